@@ -1,0 +1,1 @@
+"""Dramatiq broker setup and the pipeline stages: detect_image and aggregate_task."""

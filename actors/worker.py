@@ -1,0 +1,101 @@
+"""Worker start-up: ``dramatiq actors.worker:setup`` calls ``setup()`` in every worker process.
+
+This is the only place on the worker side that reads the environment; it builds the
+database pool, the detector, the broker and its middleware, and declares the actors.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from actors.broker import make_broker
+from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, Pipeline
+from actors.middleware import DatabaseConnections, FailImageWhenGivenUp
+from actors.stages import Stages
+from detectors.base import BadImageError, Detector, DetectorAuthError
+from service.logs import configure_logging
+from service.settings import Settings
+from storage.db import init_db
+from storage.files import ImageStore
+
+# An image's whole processing, retries excluded, must end well within RabbitMQ's
+# 30-minute consumer timeout; a detect call that hangs longer than this is interrupted.
+DETECT_TIME_LIMIT_MS = 5 * 60 * 1000
+AGGREGATE_MAX_RETRIES = 20
+
+
+def make_detector(settings: Settings) -> Detector:
+    if settings.detector == "facecloud":
+        from detectors.facecloud import FaceCloudClient
+
+        return FaceCloudClient(
+            settings.facecloud_url,
+            settings.facecloud_email or "",
+            settings.facecloud_password or "",
+            timeout=(5.0, settings.facecloud_timeout_s),
+        )
+    from detectors.local import LocalDetector
+
+    detector = LocalDetector()
+    detector.warm_up()
+    return detector
+
+
+def declare_actors(broker: dramatiq.Broker, stages: Stages, settings: Settings) -> None:
+    dramatiq.actor(
+        stages.detect_image,
+        broker=broker,
+        actor_name=DETECT_ACTOR,
+        queue_name=DETECT_QUEUE,
+        max_retries=settings.detect_max_retries,
+        min_backoff=settings.retry_min_backoff_ms,
+        max_backoff=settings.retry_max_backoff_ms,
+        time_limit=DETECT_TIME_LIMIT_MS,
+        throws=(BadImageError, DetectorAuthError),
+    )
+    dramatiq.actor(
+        stages.aggregate_task,
+        broker=broker,
+        actor_name=AGGREGATE_ACTOR,
+        queue_name=AGGREGATE_QUEUE,
+        max_retries=AGGREGATE_MAX_RETRIES,
+        min_backoff=settings.retry_min_backoff_ms,
+        max_backoff=settings.retry_max_backoff_ms,
+    )
+
+
+def setup() -> None:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    init_db(settings.database_url, max_connections=settings.worker_threads + 2)
+    middleware = [
+        DatabaseConnections(),
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(),
+        CurrentMessage(),
+    ]
+    broker = make_broker(settings.rabbitmq_url, middleware)
+    dramatiq.set_broker(broker)
+    stages = Stages(make_detector(settings), ImageStore(settings.storage_dir), Pipeline(broker))
+    # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
+    # hook sees Retries' decision, and runs while the database connection is still open.
+    broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)
+    declare_actors(broker, stages, settings)
+    logging.getLogger(__name__).info(
+        "worker ready: detector=%s threads=%d", settings.detector, settings.worker_threads
+    )

@@ -1,0 +1,1 @@
+"""The Falcon app: resources, auth, errors, serialization and the app factory."""

@@ -1,0 +1,68 @@
+"""The app factory: ``create_app`` builds the API from the parts it is handed.
+
+Only ``get_app`` reads the environment (waitress calls it: ``waitress-serve --call
+api.app:get_app``); tests call ``create_app`` with their own parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import falcon
+
+from actors.broker import make_broker
+from actors.messages import Pipeline
+from api import errors, tasks
+from api.auth import BasicAuth
+from api.database import CloseConnection
+from api.health import Health
+from api.images import ImageCollection, ImageFile
+from service.logs import configure_logging
+from service.settings import Settings
+from storage.db import init_db
+from storage.files import ImageStore
+
+# waitress serves requests on this many threads; each may hold one pooled connection.
+API_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Parts:
+    store: ImageStore
+    pipeline: Pipeline
+    max_image_bytes: int
+    credentials: tuple[str, str] | None = None
+
+
+def create_app(parts: Parts) -> falcon.App:
+    middleware: list[object] = [CloseConnection()]
+    if parts.credentials:
+        middleware.insert(0, BasicAuth(*parts.credentials))
+    app = falcon.App(middleware=middleware)
+    errors.install(app)
+    # Trailing slashes are forgiven: /api/v1/tasks/ is /api/v1/tasks.
+    app.req_options.strip_url_path_trailing_slash = True
+
+    app.add_route("/health", Health(parts.pipeline))
+    app.add_route("/api/v1/tasks", tasks.TaskCollection())
+    app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.pipeline))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.pipeline))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/images", ImageCollection(parts.store, parts.max_image_bytes))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/file", ImageFile(parts.store))
+    return app
+
+
+def get_app(settings: Settings | None = None) -> falcon.App:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    init_db(settings.database_url, max_connections=API_THREADS + 2)
+    credentials = (settings.api_username, settings.api_password) if settings.auth_enabled else None
+    return create_app(
+        Parts(
+            store=ImageStore(settings.storage_dir),
+            pipeline=Pipeline(make_broker(settings.rabbitmq_url)),
+            max_image_bytes=settings.max_image_bytes,
+            credentials=credentials,
+        )
+    )

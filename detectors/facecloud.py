@@ -1,0 +1,248 @@
+"""The FaceCloud client: one instance per process, shared by all worker threads.
+
+Protocol (FaceCloud API v1): ``POST {base}/login`` with JSON credentials returns a bearer token;
+``POST {base}/detect?demographics=true`` with the raw JPEG returns the faces. The token is cached on
+the instance and shared by every thread; each thread keeps its own ``requests.Session`` so connections
+are reused. The client never loops on errors: it maps each failure to the error tree of
+``detectors.base`` and the pipeline decides when to try again. The one retry it does itself is a
+single new login when a cached token is refused (401).
+
+Logging: DEBUG records method, URL, status and elapsed time of every call on this module's logger;
+the ``detectors.facecloud.raw`` logger records detect response bodies at DEBUG (for ``debug-raw``).
+The password and the token are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from detectors.base import BadImageError, DetectorAuthError, DetectorError, Face, TransientDetectorError
+
+log = logging.getLogger(__name__)
+raw_log = logging.getLogger(__name__ + ".raw")
+
+# Longest piece of a response body quoted in an error message or a raw log record.
+_MAX_QUOTE = 500
+
+
+def normalize_base_url(url: str) -> str:
+    """Return the API v1 base, ``scheme://host[:port][/prefix]/api/v1``, without a trailing slash.
+
+    Accepts the host alone (``http://h:1234``), ``.../api`` or ``.../api/v1``, with or without a
+    trailing slash. Raises ValueError for a URL without scheme or host.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"FaceCloud URL must look like https://host[/api/v1], got {url!r}")
+    path = parts.path.rstrip("/")
+    if path.endswith("/api"):
+        path += "/v1"
+    elif not path.endswith("/api/v1"):
+        path += "/api/v1"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+class FaceCloudClient:
+    """A ``detectors.base.Detector`` backed by FaceCloud; safe to share between threads.
+
+    ``timeout`` is ``(connect, read)`` in seconds, applied to every HTTP call: ``connect`` bounds
+    opening the connection, ``read`` bounds each wait for the server's bytes (not the whole
+    response). A ``detect`` call makes at most three HTTP calls (detect, login, detect again).
+    """
+
+    def __init__(
+        self, base_url: str, email: str, password: str, *, timeout: tuple[float, float] = (5.0, 30.0)
+    ) -> None:
+        if len(timeout) != 2 or min(timeout) <= 0:
+            raise ValueError(f"timeout must be (connect_s, read_s), both > 0, got {timeout!r}")
+        self.base_url = normalize_base_url(base_url)
+        self.timeout = timeout
+        self._email = email
+        self._password = password
+        self._token: str | None = None
+        self._login_lock = threading.Lock()
+        self._logins_done = 0
+        self._login_error: DetectorError | None = None
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"FaceCloudClient({self.base_url!r}, email={self._email!r})"
+
+    def detect(self, image: bytes) -> list[Face]:
+        """Return the faces on ``image`` (JPEG bytes); ``[]`` when there is none.
+
+        Raises ``BadImageError`` when FaceCloud rejects the image (400 and other 4xx but 408/429),
+        ``TransientDetectorError`` for timeouts, connection errors, 408, 429, 5xx and unreadable
+        answers, ``DetectorAuthError`` when the credentials are refused or a fresh token gets 401.
+        """
+        token = self._token or self._login(stale_token=None)
+        response = self._detect_call(image, token)
+        if response.status_code == 401:
+            token = self._login(stale_token=token)
+            response = self._detect_call(image, token)
+            if response.status_code == 401:
+                raise DetectorAuthError(
+                    f"FaceCloud refused a fresh access token (HTTP 401: {_message(response)})"
+                )
+        status = response.status_code
+        if status == 400:
+            raise BadImageError(f"FaceCloud rejected the image: {_message(response)}")
+        if status in (408, 429) or status >= 500:
+            raise TransientDetectorError(f"FaceCloud detect answered HTTP {status}: {_message(response)}")
+        if status >= 400:
+            raise BadImageError(f"FaceCloud rejected the image with HTTP {status}: {_message(response)}")
+        if raw_log.isEnabledFor(logging.DEBUG):
+            raw_log.debug("FaceCloud detect response: %s", response.text[:_MAX_QUOTE])
+        try:
+            return [_face(item) for item in _data(response)]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransientDetectorError(
+                f"FaceCloud detect answered malformed faces ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def close(self) -> None:
+        """Close the connections of every thread's session; later calls open new ones."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
+
+    def _login(self, stale_token: str | None) -> str:
+        """Log in unless another thread already replaced ``stale_token``; return the current token.
+
+        Threads that queued behind a failed login raise that failure instead of trying again, so
+        an unreachable FaceCloud costs one timeout, not one per waiting thread.
+        """
+        logins_seen = self._logins_done
+        with self._login_lock:
+            if self._token is not None and self._token != stale_token:
+                return self._token
+            failure = self._login_error
+            if failure is not None and self._logins_done != logins_seen:
+                raise type(failure)(*failure.args)
+            try:
+                self._token = self._fetch_token()
+                self._login_error = None
+            except DetectorError as exc:
+                self._login_error = exc
+                raise
+            finally:
+                self._logins_done += 1
+            return self._token
+
+    def _fetch_token(self) -> str:
+        response = self._call("login", json={"email": self._email, "password": self._password})
+        status = response.status_code
+        if status in (408, 429) or status >= 500:
+            raise TransientDetectorError(f"FaceCloud login answered HTTP {status}: {_message(response)}")
+        if status >= 400:
+            # 401/403 are refused credentials; any other 4xx on login means a wrong URL or
+            # account setup, which equally needs an operator, not a retry.
+            raise DetectorAuthError(f"FaceCloud login refused with HTTP {status}: {_message(response)}")
+        try:
+            token = _data(response)["access_token"]
+        except (KeyError, TypeError, ValueError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise TransientDetectorError("FaceCloud login answered without an access token")
+        return token
+
+    def _detect_call(self, image: bytes, token: str) -> requests.Response:
+        return self._call(
+            "detect",
+            params={"demographics": "true"},
+            data=image,
+            headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
+        )
+
+    def _call(self, endpoint: str, **kwargs: Any) -> requests.Response:
+        """POST to ``{base}/{endpoint}``; network failures become ``TransientDetectorError``."""
+        url = f"{self.base_url}/{endpoint}"
+        started = time.perf_counter()
+        try:
+            response = self._session().post(url, timeout=self.timeout, **kwargs)
+        except requests.ConnectTimeout:
+            cause = f"connect timeout after {self.timeout[0]:g}s"
+        except requests.Timeout:
+            cause = f"timeout after {self.timeout[1]:g}s waiting for the answer"
+        except requests.ConnectionError as exc:
+            cause = f"connection error: {_root_cause(exc)}"
+        except requests.RequestException as exc:
+            cause = f"request error: {type(exc).__name__}: {exc}"
+        else:
+            log.debug("POST %s -> %s in %.1f ms", url, response.status_code, _ms_since(started))
+            return response
+        log.debug("POST %s failed after %.1f ms: %s", url, _ms_since(started), cause)
+        raise TransientDetectorError(f"FaceCloud {endpoint}: {cause}")
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+
+def _face(item: dict[str, Any]) -> Face:
+    bbox = item["bbox"]
+    demographics = item.get("demographics") or {}
+    gender = demographics.get("gender")
+    gender = gender.lower() if isinstance(gender, str) else "unknown"
+    return Face(
+        x=round(float(bbox["x"])),
+        y=round(float(bbox["y"])),
+        width=round(float(bbox["width"])),
+        height=round(float(bbox["height"])),
+        gender=gender if gender in ("male", "female") else "unknown",
+        age=float(demographics["age"]["mean"]),
+        score=float(item["score"]),
+    )
+
+
+def _data(response: requests.Response) -> Any:
+    """The ``data`` member of a success body; raises TransientDetectorError when it is not JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise TransientDetectorError(
+            f"FaceCloud answered HTTP {response.status_code} with a body that is not JSON: "
+            f"{response.text[:_MAX_QUOTE]!r}"
+        ) from None
+    if not isinstance(body, dict) or "data" not in body:
+        raise TransientDetectorError(
+            f"FaceCloud answered JSON without 'data': {response.text[:_MAX_QUOTE]!r}"
+        )
+    return body["data"]
+
+
+def _message(response: requests.Response) -> str:
+    """FaceCloud's error ``message``, or the start of the body when it sent something else."""
+    try:
+        message = response.json().get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return (
+        str(message) if message else (response.text[:_MAX_QUOTE].strip() or response.reason or "no message")
+    )
+
+
+def _root_cause(exc: BaseException) -> str:
+    # requests wraps urllib3 wraps the socket error; the innermost one says what happened.
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

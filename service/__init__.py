@@ -1,0 +1,1 @@
+"""How the processes are configured and started: settings, migrations entry, the local supervisor."""

@@ -1,0 +1,90 @@
+"""Configuration, read from the environment in this one place.
+
+Every other module is handed the values it needs; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/facetasks"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    storage_dir: str = "./data/images"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_username: str | None = None
+    api_password: str | None = field(default=None, repr=False)
+    detector: str = "local"
+    facecloud_url: str = "https://backend.facecloud.tevian.ru/api/v1"
+    facecloud_email: str | None = None
+    facecloud_password: str | None = field(default=None, repr=False)
+    facecloud_timeout_s: float = 30.0
+    worker_processes: int = os.cpu_count() or 1
+    worker_threads: int = 8
+    max_image_bytes: int = 10 * 1024 * 1024
+    log_level: str = "info"
+    # Transient detector errors are retried by Dramatiq with exponential backoff and
+    # jitter: with the defaults, 6 tries spread over at most ~2.5 minutes, far under
+    # RabbitMQ's 30-minute consumer timeout.
+    detect_max_retries: int = 5
+    retry_min_backoff_ms: int = 2_000
+    retry_max_backoff_ms: int = 60_000
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_username and self.api_password)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            database_url=env.get("DATABASE_URL") or defaults.database_url,
+            rabbitmq_url=env.get("RABBITMQ_URL") or defaults.rabbitmq_url,
+            storage_dir=env.get("STORAGE_DIR") or defaults.storage_dir,
+            host=env.get("HOST") or defaults.host,
+            port=_int(env, "PORT", defaults.port, minimum=1),
+            api_username=env.get("API_USERNAME") or None,
+            api_password=env.get("API_PASSWORD") or None,
+            detector=_choice(env, "DETECTOR", defaults.detector, ("local", "facecloud")),
+            facecloud_url=env.get("FACECLOUD_URL") or defaults.facecloud_url,
+            facecloud_email=env.get("FACECLOUD_EMAIL") or None,
+            facecloud_password=env.get("FACECLOUD_PASSWORD") or None,
+            facecloud_timeout_s=float(_int(env, "FACECLOUD_TIMEOUT_S", 30, minimum=1)),
+            worker_processes=_int(env, "WORKER_PROCESSES", defaults.worker_processes, minimum=1),
+            worker_threads=_int(env, "WORKER_THREADS", defaults.worker_threads, minimum=1),
+            max_image_bytes=_int(env, "MAX_IMAGE_BYTES", defaults.max_image_bytes, minimum=1),
+            log_level=_choice(env, "LOG_LEVEL", defaults.log_level, ("error", "info", "debug", "debug-raw")),
+            detect_max_retries=_int(env, "DETECT_MAX_RETRIES", defaults.detect_max_retries),
+            retry_min_backoff_ms=_int(env, "RETRY_MIN_BACKOFF_MS", defaults.retry_min_backoff_ms, minimum=1),
+            retry_max_backoff_ms=_int(env, "RETRY_MAX_BACKOFF_MS", defaults.retry_max_backoff_ms, minimum=1),
+        )

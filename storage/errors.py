@@ -1,0 +1,17 @@
+"""What storage refuses, as a small tree the API maps to status codes."""
+
+
+class StorageError(Exception):
+    """Base class of the refusals below."""
+
+
+class TaskNotFound(StorageError):
+    """No such task, or it is being deleted."""
+
+
+class ImageNotFound(StorageError):
+    """No such image in that task."""
+
+
+class WrongState(StorageError):
+    """The task is not in a state that allows the action; the message says why."""

@@ -1,0 +1,69 @@
+"""Image files under one root directory: ``<root>/<task_id>/<image_id>.jpg``.
+
+Files are written to ``<root>/.incoming`` first and renamed into place, so a reader
+never sees a half-written image and a crash leaves at most a stray temporary file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID
+
+
+@dataclass
+class Incoming:
+    """A temporary file being written; ``size`` counts the bytes written so far."""
+
+    file: BinaryIO
+    path: Path
+    size: int = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.size += len(chunk)
+
+
+class ImageStore:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self._incoming = self.root / ".incoming"
+
+    def path(self, task_id: UUID | str, image_id: UUID | str) -> Path:
+        return self.root / str(task_id) / f"{image_id}.jpg"
+
+    @contextmanager
+    def incoming(self) -> Iterator[Incoming]:
+        """A temporary file to stream an upload into; removed on exit unless kept."""
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self._incoming, suffix=".part")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                yield Incoming(file, path)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def keep(self, incoming: Incoming, task_id: UUID | str, image_id: UUID | str) -> Path:
+        """Move a finished upload to its final place (atomic on one filesystem)."""
+        incoming.file.flush()
+        os.fsync(incoming.file.fileno())
+        final = self.path(task_id, image_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(incoming.path, final)
+        return final
+
+    def read(self, task_id: UUID | str, image_id: UUID | str) -> bytes:
+        return self.path(task_id, image_id).read_bytes()
+
+    def remove(self, task_id: UUID | str, image_id: UUID | str) -> None:
+        self.path(task_id, image_id).unlink(missing_ok=True)
+
+    def remove_task(self, task_id: UUID | str) -> None:
+        shutil.rmtree(self.root / str(task_id), ignore_errors=True)

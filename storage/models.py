@@ -1,0 +1,84 @@
+"""Peewee models of tasks, their images and the faces found on them.
+
+The schema itself is created by the versioned migrations in ``storage/migrations``;
+these classes only map it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from peewee import (
+    BigAutoField,
+    BooleanField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    UUIDField,
+)
+from playhouse.postgres_ext import DateTimeTZField
+
+from storage.db import db
+
+TASK_STATUSES = ("forming", "processing", "completed", "failed")
+IMAGE_STATUSES = ("pending", "queued", "processing", "done", "failed")
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class Task(BaseModel):
+    id = UUIDField(primary_key=True, default=uuid.uuid4)
+    name = TextField(null=True)
+    status = TextField(default="forming")
+    # Set by DELETE: the task is invisible to the API at once, and the pipeline
+    # purges it when no stage still works on it.
+    cancelled = BooleanField(default=False)
+    # Images of the current run not yet ended; moves only together with an image's
+    # status, so the run ends exactly when it reaches 0.
+    remaining = IntegerField(default=0)
+    created_at = DateTimeTZField()
+    updated_at = DateTimeTZField()
+    started_at = DateTimeTZField(null=True)
+    finished_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "tasks"
+
+
+class Image(BaseModel):
+    id = UUIDField(primary_key=True, default=uuid.uuid4)
+    task = ForeignKeyField(Task, backref="images", on_delete="CASCADE")
+    name = TextField()
+    status = TextField(default="pending")
+    error = TextField(null=True)
+    # Claims in the current run; a poison image fails once it reaches the limit.
+    attempts = IntegerField(default=0)
+    # The queue message working on the image: a redelivery of that same message (after
+    # a crash or a retry) may claim it again; any other message may not.
+    claimed_by = TextField(null=True)
+    size = IntegerField()
+    created_at = DateTimeTZField()
+    updated_at = DateTimeTZField()
+
+    class Meta:
+        table_name = "images"
+
+
+class Face(BaseModel):
+    id = BigAutoField()
+    image = ForeignKeyField(Image, backref="faces", on_delete="CASCADE")
+    x = IntegerField()
+    y = IntegerField()
+    width = IntegerField()
+    height = IntegerField()
+    gender = TextField()
+    age = FloatField()
+    score = FloatField()
+
+    class Meta:
+        table_name = "faces"

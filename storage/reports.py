@@ -1,0 +1,126 @@
+"""Read models: a task with its images, faces, progress and statistics; pages of tasks.
+
+A fixed number of queries whatever the task's size (no query per image), and the
+statistics always come from one SQL aggregate over the faces of done images.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from peewee import fn
+
+from storage.db import db
+from storage.errors import TaskNotFound
+from storage.models import Face, Image, Task
+
+
+@dataclass(frozen=True)
+class Statistics:
+    total_faces: int = 0
+    total_males: int = 0
+    total_females: int = 0
+    mean_age_male: float | None = None
+    mean_age_female: float | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+
+
+@dataclass
+class ImageReport:
+    image: Image
+    faces: list[Face] = field(default_factory=list)
+
+
+@dataclass
+class TaskReport:
+    task: Task
+    progress: Progress
+    statistics: Statistics
+    images: list[ImageReport] | None = None
+
+
+_STATISTICS_SQL = """
+SELECT i.task_id,
+       count(*),
+       count(*) FILTER (WHERE f.gender = 'male'),
+       count(*) FILTER (WHERE f.gender = 'female'),
+       avg(f.age) FILTER (WHERE f.gender = 'male'),
+       avg(f.age) FILTER (WHERE f.gender = 'female')
+FROM faces f JOIN images i ON i.id = f.image_id
+WHERE i.task_id = ANY(%s::uuid[]) AND i.status = 'done'
+GROUP BY i.task_id
+"""
+
+
+def statistics(task_ids: Sequence[UUID]) -> dict[UUID, Statistics]:
+    """Statistics per task over the faces of its done images; tasks without faces are absent."""
+    cursor = db.execute_sql(_STATISTICS_SQL, ([str(t) for t in task_ids],))
+    return {UUID(str(row[0])): Statistics(*row[1:]) for row in cursor.fetchall()}
+
+
+def progress(task_ids: Sequence[UUID]) -> dict[UUID, Progress]:
+    rows = (
+        Image.select(
+            Image.task,
+            fn.COUNT(Image.id).alias("total"),
+            fn.COUNT(Image.id).filter(Image.status == "done").alias("done"),
+            fn.COUNT(Image.id).filter(Image.status == "failed").alias("failed"),
+        )
+        .where(Image.task.in_(list(task_ids)))
+        .group_by(Image.task)
+        .dicts()
+    )
+    return {row["task"]: Progress(row["total"], row["done"], row["failed"]) for row in rows}
+
+
+def task_report(task_id: UUID) -> TaskReport:
+    """The whole task: every image in upload order with its faces."""
+    task = Task.get_or_none((Task.id == task_id) & ~Task.cancelled)
+    if task is None:
+        raise TaskNotFound(task_id)
+    images = list(Image.select().where(Image.task == task_id).order_by(Image.created_at, Image.id))
+    faces: dict[UUID, list[Face]] = defaultdict(list)
+    query = (
+        Face.select(Face)
+        .join(Image)
+        .where(Image.task == task_id)
+        .order_by(Face.image, Face.id)
+    )
+    for face in query:
+        faces[face.image_id].append(face)
+    counts = Progress(
+        total=len(images),
+        done=sum(1 for i in images if i.status == "done"),
+        failed=sum(1 for i in images if i.status == "failed"),
+    )
+    return TaskReport(
+        task=task,
+        progress=counts,
+        statistics=statistics([task_id]).get(task_id, Statistics()),
+        images=[ImageReport(image, faces.get(image.id, [])) for image in images],
+    )
+
+
+def task_page(status: str | None, page: int, page_size: int) -> tuple[list[TaskReport], int]:
+    """One page of tasks, newest first, and the number of tasks in all pages."""
+    visible = ~Task.cancelled if status is None else (~Task.cancelled & (Task.status == status))
+    total = Task.select().where(visible).count()
+    tasks = list(
+        Task.select()
+        .where(visible)
+        .order_by(Task.created_at.desc(), Task.id.desc())
+        .paginate(page, page_size)
+    )
+    ids = [t.id for t in tasks]
+    counts = progress(ids) if ids else {}
+    stats = statistics(ids) if ids else {}
+    return [TaskReport(t, counts.get(t.id, Progress()), stats.get(t.id, Statistics())) for t in tasks], total

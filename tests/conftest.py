@@ -1,0 +1,160 @@
+"""Shared fixtures: a real PostgreSQL database and RabbitMQ vhost of the tests' own, the
+FaceCloud emulator over real HTTP, the app built from real parts, and real worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import falcon.testing
+import psycopg2
+import pytest
+
+from actors.broker import make_broker
+from actors.messages import Pipeline
+from api.app import Parts, create_app
+from detectors.emulator import Emulator
+from storage.db import db, init_db
+from storage.files import ImageStore
+from storage.migrate import migrate
+
+TEST_DB = "facetasks_test"
+TEST_VHOST = "facetasks_test"
+DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
+RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}"
+EMULATOR_EMAIL = "tests@example.com"
+EMULATOR_PASSWORD = "s3cret-pass"
+MAX_IMAGE_BYTES = 256 * 1024
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rabbitmqctl(*args: str, check: bool = True) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[None]:
+    conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {TEST_DB}")
+    conn.close()
+    migrate(init_db(DATABASE_URL, max_connections=16))
+    yield
+    db.close_all()
+
+
+@pytest.fixture(scope="session")
+def vhost() -> str:
+    _rabbitmqctl("delete_vhost", TEST_VHOST, check=False)
+    _rabbitmqctl("add_vhost", TEST_VHOST)
+    _rabbitmqctl("set_permissions", "-p", TEST_VHOST, "guest", ".*", ".*", ".*")
+    return RABBITMQ_URL
+
+
+@pytest.fixture
+def clean_db(database: None) -> Iterator[None]:
+    yield
+    with db.connection_context():
+        db.execute_sql("TRUNCATE tasks CASCADE")
+
+
+@pytest.fixture(scope="session")
+def storage_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("images")
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(email=EMULATOR_EMAIL, password=EMULATOR_PASSWORD) as emu:
+        yield emu
+
+
+@pytest.fixture
+def fresh_emulator(emulator: Emulator) -> Emulator:
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture
+def pipeline(vhost: str) -> Iterator[Pipeline]:
+    broker = make_broker(vhost)
+    yield Pipeline(broker)
+    broker.close()
+
+
+def build_client(storage_dir: Path, pipeline: Pipeline, credentials: tuple[str, str] | None = None):
+    app = create_app(Parts(ImageStore(storage_dir), pipeline, MAX_IMAGE_BYTES, credentials))
+    return falcon.testing.TestClient(app)
+
+
+@pytest.fixture
+def client(clean_db: None, storage_dir: Path, pipeline: Pipeline) -> falcon.testing.TestClient:
+    return build_client(storage_dir, pipeline)
+
+
+def service_env(storage_dir: Path, emulator: Emulator, **extra: str) -> dict[str, str]:
+    """The environment the service's own processes get in tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("API_", "FACECLOUD_", "WORKER_"))}
+    env.update(
+        DATABASE_URL=DATABASE_URL,
+        RABBITMQ_URL=RABBITMQ_URL,
+        STORAGE_DIR=str(storage_dir),
+        DETECTOR="facecloud",
+        FACECLOUD_URL=emulator.url,
+        FACECLOUD_EMAIL=EMULATOR_EMAIL,
+        FACECLOUD_PASSWORD=EMULATOR_PASSWORD,
+        FACECLOUD_TIMEOUT_S="2",
+        DETECT_MAX_RETRIES="3",
+        RETRY_MIN_BACKOFF_MS="50",
+        RETRY_MAX_BACKOFF_MS="400",
+        LOG_LEVEL="info",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class Workers:
+    """``dramatiq actors.worker:setup`` in a real subprocess, as ``make run`` starts it."""
+
+    def __init__(self, env: dict[str, str], log: Path, processes: int = 2, threads: int = 4) -> None:
+        self.env, self.log = env, log
+        self.processes, self.threads = processes, threads
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Workers:
+        self.log.write_text("")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", f"--processes={self.processes}", f"--threads={self.threads}",
+             "actors.worker:setup"],
+            env=self.env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while self.log.read_text().count("Worker process is ready for action") < self.processes:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not start:\n{self.log.read_text()}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def workers(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory) -> Iterator[Workers]:
+    env = service_env(storage_dir, emulator)
+    running = Workers(env, tmp_path_factory.mktemp("workers") / "workers.log").start()
+    yield running
+    running.stop()

@@ -1,0 +1,48 @@
+"""Small helpers the test modules share: uploads and waiting for a task to end."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import falcon.testing
+
+FINAL = ("completed", "failed")
+
+
+def create_task(client: falcon.testing.TestClient, name: str | None = None) -> dict[str, Any]:
+    result = client.simulate_post("/api/v1/tasks", json={"name": name} if name else None)
+    assert result.status_code == 201, result.text
+    return result.json
+
+
+def upload(client: falcon.testing.TestClient, task_id: str, data: bytes, name: str) -> falcon.testing.Result:
+    return client.simulate_post(
+        f"/api/v1/tasks/{task_id}/images",
+        body=data,
+        headers={"Content-Type": "image/jpeg"},
+        params={"name": name},
+    )
+
+
+def wait_until_final(client: falcon.testing.TestClient, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.simulate_get(f"/api/v1/tasks/{task_id}").json
+        if body["status"] in FINAL or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def multipart(fields: dict[str, Any]) -> tuple[bytes, str]:
+    """Encode ``fields`` as multipart/form-data; a (filename, bytes) tuple is a file part."""
+    from urllib3 import encode_multipart_formdata
+
+    return encode_multipart_formdata(fields)
+
+
+def upload_form(client: falcon.testing.TestClient, task_id: str, fields: dict[str, Any]) -> falcon.testing.Result:
+    body, content_type = multipart(fields)
+    return client.simulate_post(
+        f"/api/v1/tasks/{task_id}/images", body=body, headers={"Content-Type": content_type}
+    )
