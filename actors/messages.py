@@ -43,6 +43,13 @@ class Pipeline:
                 del self.broker.connection
         raise QueueUnavailable("RabbitMQ is unreachable")
 
+    def waiting_detections(self) -> int:
+        """Detect messages ready in the queue (not those a worker holds or a retry delays)."""
+        try:
+            return self.broker.get_queue_message_counts(DETECT_QUEUE)[0]
+        except _BROKER_ERRORS as error:
+            raise QueueUnavailable(f"RabbitMQ did not answer: {error}") from error
+
     def detect_images(self, image_ids: Iterable[UUID]) -> None:
         for image_id in image_ids:
             self._send(DETECT_QUEUE, DETECT_ACTOR, str(image_id))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from uuid import UUID
 
 from dramatiq.middleware import CurrentMessage
 
 from actors.messages import Pipeline
-from detectors.base import Detector
+from detectors.base import Detector, Face
 from storage import pipeline as states
 from storage.files import ImageStore
 from storage.tasks import purge_cancelled
@@ -17,10 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 class Stages:
-    def __init__(self, detector: Detector, store: ImageStore, pipeline: Pipeline) -> None:
+    def __init__(self, detector: Detector, store: ImageStore, pipeline: Pipeline, max_attempts: int) -> None:
         self.detector = detector
         self.store = store
         self.pipeline = pipeline
+        self.max_attempts = max_attempts
 
     def detect_image(self, image_id: str) -> None:
         """Find the faces on one image and record them; the last image ends the run.
@@ -28,25 +30,20 @@ class Stages:
         Detector errors propagate: transient ones are retried by Dramatiq with backoff,
         permanent ones are declared on the actor and fail the image at once.
         """
-        message = CurrentMessage.get_current_message()
-        claim = states.claim_image(UUID(image_id), message.message_id)
+        message_id = CurrentMessage.get_current_message().message_id
+        claim = states.claim_image(UUID(image_id), message_id)
         if claim is None:
-            self._purge_if_cancelled(UUID(image_id))
+            self._let_go_if_cancelled(UUID(image_id), message_id)
+            return
+        if claim.attempts > self.max_attempts:
+            self._end(claim, None, f"gave up after {self.max_attempts} attempts: processing never finished")
             return
         try:
             data = self.store.read(claim.task_id, claim.image_id)
         except FileNotFoundError:
-            data = None
-        if data is None:
-            remaining = states.end_image(claim, None, "the stored image file is missing")
-        else:
-            faces = self.detector.detect(data)
-            remaining = states.end_image(claim, faces)
-        if remaining is None:
-            self._let_go(claim)
-        elif remaining == 0:
-            self.pipeline.aggregate(claim.task_id)
-        logger.info("image %s of task %s: %s", image_id, claim.task_id, "discarded" if remaining is None else "ended")
+            self._end(claim, None, "the stored image file is missing")
+            return
+        self._end(claim, self.detector.detect(data))
 
     def aggregate_task(self, task_id: str) -> None:
         """End a run whose images have all ended; safe to run twice."""
@@ -54,30 +51,35 @@ class Stages:
         if status is not None:
             logger.info("task %s %s", task_id, status)
         else:
-            self._purge(UUID(task_id))
+            self.purge(UUID(task_id))
 
     def fail_image(self, image_id: UUID, message_id: str, reason: str) -> None:
         """Fail an image its message has given up on; the last image ends the run."""
         claim = states.claim_of(image_id, message_id)
-        if claim is None:
-            return
-        remaining = states.end_image(claim, None, reason)
-        logger.warning("image %s of task %s failed: %s", image_id, claim.task_id, reason)
+        if claim is not None:
+            self._end(claim, None, reason)
+
+    def purge(self, task_id: UUID) -> None:
+        """Delete a cancelled task's rows and files once no stage works on it."""
+        if purge_cancelled(task_id):
+            self.store.remove_task(task_id)
+            logger.info("task %s purged after cancellation", task_id)
+
+    def _end(self, claim: states.Claim, faces: Sequence[Face] | None, error: str | None = None) -> None:
+        remaining = states.end_image(claim, faces, error)
         if remaining is None:
-            self._let_go(claim)
-        elif remaining == 0:
+            logger.info("image %s of task %s: result discarded", claim.image_id, claim.task_id)
+            self._let_go_if_cancelled(claim.image_id, claim.message_id)
+            return
+        if error:
+            logger.warning("image %s of task %s failed: %s", claim.image_id, claim.task_id, error)
+        else:
+            logger.info("image %s of task %s: %d faces", claim.image_id, claim.task_id, len(faces or ()))
+        if remaining == 0:
             self.pipeline.aggregate(claim.task_id)
 
-    def _let_go(self, claim: states.Claim) -> None:
-        if states.abandon_image(claim):
-            self.store.remove_task(claim.task_id)
-
-    def _purge_if_cancelled(self, image_id: UUID) -> None:
+    def _let_go_if_cancelled(self, image_id: UUID, message_id: str) -> None:
         task_id = states.cancelled_task_of(image_id)
-        if task_id is not None:
-            self._purge(task_id)
-
-    def _purge(self, task_id: UUID) -> None:
-        if purge_cancelled(task_id):
+        if task_id is not None and states.abandon_image(image_id, message_id, task_id):
             self.store.remove_task(task_id)
             logger.info("task %s purged after cancellation", task_id)

@@ -20,6 +20,7 @@ from dramatiq.middleware import (
 )
 
 from actors.broker import make_broker
+from actors.housekeeping import Housekeeping
 from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, Pipeline
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp
 from actors.stages import Stages
@@ -88,10 +89,11 @@ def setup() -> None:
         Pipelines(),
         Retries(),
         CurrentMessage(),
+        Housekeeping(),
     ]
     broker = make_broker(settings.rabbitmq_url, middleware)
     dramatiq.set_broker(broker)
-    stages = Stages(make_detector(settings), ImageStore(settings.storage_dir), Pipeline(broker))
+    stages = Stages(make_detector(settings), ImageStore(settings.storage_dir), Pipeline(broker), settings.max_attempts)
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.
     broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)

@@ -58,6 +58,19 @@ class Settings:
     detect_max_retries: int = 5
     retry_min_backoff_ms: int = 2_000
     retry_max_backoff_ms: int = 60_000
+    # Housekeeping (a process next to the workers) sweeps every this many seconds: it
+    # puts back images whose claim is older than stale_claim_s (no detect call may run
+    # that long: the actor's time limit is 5 minutes, plus backoff), re-sends queued
+    # images that waited unsent_after_s with no message in the queue, and finishes or
+    # purges tasks nobody else did.
+    housekeeping_interval_s: int = 10
+    stale_claim_s: int = 600
+    unsent_after_s: int = 60
+
+    @property
+    def max_attempts(self) -> int:
+        """Claims an image may have in one run: every retry, plus two worker deaths."""
+        return self.detect_max_retries + 1 + 2
 
     @property
     def auth_enabled(self) -> bool:
@@ -87,4 +100,7 @@ class Settings:
             detect_max_retries=_int(env, "DETECT_MAX_RETRIES", defaults.detect_max_retries),
             retry_min_backoff_ms=_int(env, "RETRY_MIN_BACKOFF_MS", defaults.retry_min_backoff_ms, minimum=1),
             retry_max_backoff_ms=_int(env, "RETRY_MAX_BACKOFF_MS", defaults.retry_max_backoff_ms, minimum=1),
+            housekeeping_interval_s=_int(env, "HOUSEKEEPING_INTERVAL_S", defaults.housekeeping_interval_s, minimum=1),
+            stale_claim_s=_int(env, "STALE_CLAIM_S", defaults.stale_claim_s, minimum=1),
+            unsent_after_s=_int(env, "UNSENT_AFTER_S", defaults.unsent_after_s, minimum=1),
         )

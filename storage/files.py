@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,3 +68,20 @@ class ImageStore:
 
     def remove_task(self, task_id: UUID | str) -> None:
         shutil.rmtree(self.root / str(task_id), ignore_errors=True)
+
+    def task_ids(self) -> list[UUID]:
+        """Tasks that have a folder of images on disk."""
+        ids = []
+        for entry in self.root.iterdir() if self.root.exists() else ():
+            try:
+                ids.append(UUID(entry.name))
+            except ValueError:
+                continue  # .incoming, or anything an operator put there
+        return ids
+
+    def remove_stray_uploads(self, older_than_s: float) -> None:
+        """Delete temporary upload files left by requests that died mid-upload."""
+        cutoff = time.time() - older_than_s
+        for path in self._incoming.glob("*.part") if self._incoming.exists() else ():
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)

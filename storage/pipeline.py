@@ -33,7 +33,11 @@ class Claim:
 
 
 def claim_image(image_id: UUID, message_id: str) -> Claim | None:
-    """Take ``image_id`` for ``message_id``; None when there is nothing to do."""
+    """Take ``image_id`` for ``message_id``; None when there is nothing to do.
+
+    Every claim counts an attempt, including the reclaim by a redelivered message after
+    its worker died; the caller fails an image whose attempts passed its limit.
+    """
     live_task = Task.select().where((Task.id == Image.task) & ~Task.cancelled & (Task.status == "processing"))
     rows = list(
         Image.update(
@@ -97,13 +101,13 @@ def end_image(claim: Claim, faces: Sequence[DetectedFace] | None, error: str | N
         return counted[0].remaining
 
 
-def abandon_image(claim: Claim) -> bool:
+def abandon_image(image_id: UUID, message_id: str, task_id: UUID) -> bool:
     """Let go of an image of a cancelled task; True when the task's rows were purged."""
     with db.atomic():
         Image.update(status="failed", error="cancelled", claimed_by=None).where(
-            (Image.id == claim.image_id) & (Image.claimed_by == claim.message_id)
+            (Image.id == image_id) & (Image.claimed_by == message_id)
         ).execute()
-        return purge_cancelled(claim.task_id)
+        return purge_cancelled(task_id)
 
 
 def cancelled_task_of(image_id: UUID) -> UUID | None:

@@ -1,0 +1,93 @@
+"""Housekeeping: the backstop that brings every task to an end whatever was lost.
+
+Runs in a process of its own beside the workers (a Dramatiq fork, declared by the
+``Housekeeping`` middleware), so ``make run`` and every worker container have one;
+when several run, a PostgreSQL advisory lock lets one sweep at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from dramatiq.middleware import Middleware
+
+from actors.broker import make_broker
+from actors.messages import Pipeline, QueueUnavailable
+from service.logs import configure_logging
+from service.settings import Settings
+from storage import housekeeping as sweeps
+from storage.db import init_db
+from storage.files import ImageStore
+from storage.tasks import purge_cancelled
+
+logger = logging.getLogger(__name__)
+
+# A run whose last image ended this long ago without being finished lost its message.
+UNFINISHED_AFTER_S = 30
+# Images re-sent per sweep at most: a huge backlog is drained over several sweeps.
+RESEND_BATCH = 1000
+# Upload temp files older than this belong to requests that died.
+STRAY_UPLOAD_S = 3600
+
+
+class Housekeeper:
+    def __init__(self, pipeline: Pipeline, store: ImageStore, settings: Settings) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.settings = settings
+
+    def sweep(self) -> None:
+        with sweeps.sweeping() as mine:
+            if not mine:
+                return
+            released = sweeps.release_stale_claims(self.settings.stale_claim_s)
+            if released:
+                logger.warning("housekeeping: %d images held too long were queued again", released)
+            if self.pipeline.waiting_detections() == 0:
+                unsent = sweeps.unsent_images(self.settings.unsent_after_s, RESEND_BATCH)
+                if unsent:
+                    logger.warning("housekeeping: re-sending %d queued images that had no message", len(unsent))
+                    self.pipeline.detect_images(unsent)
+            for task_id in sweeps.unfinished_runs(UNFINISHED_AFTER_S):
+                logger.warning("housekeeping: finishing task %s", task_id)
+                self.pipeline.aggregate(task_id)
+            for task_id in sweeps.cancelled_tasks():
+                if purge_cancelled(task_id):
+                    self.store.remove_task(task_id)
+                    logger.info("housekeeping: purged cancelled task %s", task_id)
+            self._remove_stray_files()
+
+    def _remove_stray_files(self) -> None:
+        on_disk = self.store.task_ids()
+        for task_id in set(on_disk) - sweeps.known_tasks(on_disk):
+            self.store.remove_task(task_id)
+            logger.info("housekeeping: removed files of deleted task %s", task_id)
+        self.store.remove_stray_uploads(STRAY_UPLOAD_S)
+
+
+def run() -> int:
+    """Sweep every ``HOUSEKEEPING_INTERVAL_S`` seconds until the process is stopped."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    init_db(settings.database_url, max_connections=2)
+    keeper = Housekeeper(Pipeline(make_broker(settings.rabbitmq_url)), ImageStore(settings.storage_dir), settings)
+    while True:
+        try:
+            keeper.sweep()
+        except QueueUnavailable as error:
+            logger.warning("housekeeping skipped: %s", error)
+        except Exception:
+            # Postgres down, a bad row: log it and try again next time rather than die.
+            logger.exception("housekeeping sweep failed")
+        time.sleep(settings.housekeeping_interval_s)
+
+
+class Housekeeping(Middleware):
+    """Declares the housekeeping process; Dramatiq forks it from the main worker process."""
+
+    @property
+    def forks(self) -> list[Callable[[], int]]:
+        return [run]
+
