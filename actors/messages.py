@@ -48,6 +48,7 @@ class Pipeline:
         try:
             return self.broker.get_queue_message_counts(DETECT_QUEUE)[0]
         except _BROKER_ERRORS as error:
+            del self.broker.connection  # the next call connects afresh
             raise QueueUnavailable(f"RabbitMQ did not answer: {error}") from error
 
     def detect_images(self, image_ids: Iterable[UUID]) -> None:

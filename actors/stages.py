@@ -30,8 +30,10 @@ class Stages:
         Detector errors propagate: transient ones are retried by Dramatiq with backoff,
         permanent ones are declared on the actor and fail the image at once.
         """
-        message_id = CurrentMessage.get_current_message().message_id
-        claim = states.claim_image(UUID(image_id), message_id)
+        message = CurrentMessage.get_current_message()
+        message_id = message.message_id
+        again = bool(getattr(message, "redelivered", False) or message.options.get("retries"))
+        claim = states.claim_image(UUID(image_id), message_id, reclaim=again)
         if claim is None:
             self._let_go_if_cancelled(UUID(image_id), message_id)
             return

@@ -12,5 +12,6 @@ def configure_logging(level: str) -> None:
     """Send logs to stderr at ``level`` (one of ``LEVELS``); safe to call twice."""
     logging.basicConfig(format=FORMAT)
     logging.getLogger().setLevel(LEVELS[level])
-    # pika logs every connection hiccup at INFO and its frames at DEBUG: too loud to be useful.
-    logging.getLogger("pika").setLevel(max(LEVELS[level], logging.WARNING))
+    # pika logs each broker hiccup as a stack of ERROR lines; Dramatiq already reports
+    # the connection errors that matter, once, so pika speaks only when debugging.
+    logging.getLogger("pika").setLevel(logging.DEBUG if level == "debug-raw" else logging.CRITICAL)

@@ -32,13 +32,18 @@ class Claim:
     attempts: int
 
 
-def claim_image(image_id: UUID, message_id: str) -> Claim | None:
+def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False) -> Claim | None:
     """Take ``image_id`` for ``message_id``; None when there is nothing to do.
 
-    Every claim counts an attempt, including the reclaim by a redelivered message after
-    its worker died; the caller fails an image whose attempts passed its limit.
+    ``reclaim`` says this delivery may take over an image its own message already holds:
+    true for a redelivery after the worker died and for a Dramatiq retry, false for a
+    first delivery, so a message published twice is not processed twice at once.
+    Every claim counts an attempt; the caller fails an image past its limit.
     """
     live_task = Task.select().where((Task.id == Image.task) & ~Task.cancelled & (Task.status == "processing"))
+    claimable = Image.status == "queued"
+    if reclaim:
+        claimable |= (Image.status == "processing") & (Image.claimed_by == message_id)
     rows = list(
         Image.update(
             status="processing",
@@ -46,11 +51,7 @@ def claim_image(image_id: UUID, message_id: str) -> Claim | None:
             claimed_by=message_id,
             updated_at=fn.clock_timestamp(),
         )
-        .where(
-            (Image.id == image_id)
-            & ((Image.status == "queued") | ((Image.status == "processing") & (Image.claimed_by == message_id)))
-            & fn.EXISTS(live_task)
-        )
+        .where((Image.id == image_id) & claimable & fn.EXISTS(live_task))
         .returning(Image.task, Image.attempts)
         .execute()
     )

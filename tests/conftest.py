@@ -22,8 +22,9 @@ from storage.db import db, init_db
 from storage.files import ImageStore
 from storage.migrate import migrate
 
-TEST_DB = "facetasks_test"
-TEST_VHOST = "facetasks_test"
+# Named per run, so two runs on one machine (a developer's and CI's) never share state.
+TEST_DB = f"facetasks_test_{os.getpid()}"
+TEST_VHOST = TEST_DB
 DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
 RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}"
 EMULATOR_EMAIL = "tests@example.com"
@@ -47,14 +48,20 @@ def database() -> Iterator[None]:
     migrate(init_db(DATABASE_URL, max_connections=16))
     yield
     db.close_all()
+    conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
+    conn.close()
 
 
 @pytest.fixture(scope="session")
-def vhost() -> str:
+def vhost() -> Iterator[str]:
     _rabbitmqctl("delete_vhost", TEST_VHOST, check=False)
     _rabbitmqctl("add_vhost", TEST_VHOST)
     _rabbitmqctl("set_permissions", "-p", TEST_VHOST, "guest", ".*", ".*", ".*")
-    return RABBITMQ_URL
+    yield RABBITMQ_URL
+    _rabbitmqctl("delete_vhost", TEST_VHOST, check=False)
 
 
 @pytest.fixture

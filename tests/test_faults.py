@@ -1,0 +1,256 @@
+"""Faults done for real: killed workers, duplicate and lost messages, deletes mid-run,
+broker and database outages. Each ends with the task exactly as DESIGN.md says."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from dramatiq import Message
+
+from actors.messages import DETECT_ACTOR, DETECT_QUEUE
+from detectors.emulator_faces import face, make_jpeg
+from storage.db import db
+from storage.models import Image, Task
+from storage.tasks import start_task
+from tests.conftest import service_env
+from tests.service_process import ServiceProcess, kill
+
+
+@pytest.fixture(scope="module")
+def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[ServiceProcess]:
+    env = service_env(
+        storage_dir, emulator,
+        WORKER_PROCESSES="2", WORKER_THREADS="2",
+        HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5",
+    )
+    running = ServiceProcess(env, tmp_path_factory.mktemp("service") / "service.log").start()
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture
+def emu(emulator):
+    emulator.reset()
+    yield emulator
+    emulator.reset()
+
+
+def numbered_images(count: int) -> tuple[dict[str, bytes], dict]:
+    """Images with one known face each, and the statistics they must add up to."""
+    images, ages = {}, {"male": [], "female": []}
+    for i in range(count):
+        gender = "female" if i % 2 else "male"
+        age = 20.5 + i
+        images[f"{i:02}.jpg"] = make_jpeg(faces=[face(i, i, 10, 10, gender, age)], color=(i, 0, 0))
+        ages[gender].append(age)
+    stats = {
+        "total_faces": count,
+        "total_males": len(ages["male"]),
+        "total_females": len(ages["female"]),
+        "mean_age_male": sum(ages["male"]) / len(ages["male"]) if ages["male"] else None,
+        "mean_age_female": sum(ages["female"]) / len(ages["female"]) if ages["female"] else None,
+    }
+    return images, stats
+
+
+def assert_exact(task: dict, images: dict[str, bytes], stats: dict) -> None:
+    assert task["status"] == "completed", task
+    assert task["progress"] == {"total": len(images), "done": len(images), "failed": 0}
+    for image in task["images"]:
+        i = int(image["name"][:2])
+        assert image["status"] == "done" and image["error"] is None
+        assert [f["bbox"] for f in image["faces"]] == [{"x": i, "y": i, "width": 10, "height": 10}]
+    assert task["statistics"]["total_faces"] == stats["total_faces"]
+    assert task["statistics"] == pytest.approx(stats)
+
+
+def rows_of(task_id: str) -> int:
+    with db.connection_context():
+        return Task.select().where(Task.id == task_id).count() + Image.select().where(Image.task == task_id).count()
+
+
+def test_a_worker_killed_mid_task_loses_no_image_and_counts_none_twice(service, emu):
+    emu.configure(latency_ms=300)
+    images, stats = numbered_images(16)
+    task_id = service.create_task(images)
+    assert service.start_task(task_id).status_code == 202
+    while emu.stats()["detect_calls"] < 3:
+        time.sleep(0.05)
+
+    kill(service.worker_pids()[0])
+
+    task = service.wait_until_final(task_id, timeout=90)
+    assert_exact(task, images, stats)
+    assert "workers exited" in service.log.read_text()  # the supervisor brought them back
+    service.wait_for_workers()
+
+
+def test_messages_delivered_twice_call_the_detector_once_per_image(service, emu, pipeline):
+    emu.configure(latency_ms=200)
+    images, stats = numbered_images(4)
+    task_id = service.create_task(images)
+    assert service.start_task(task_id).status_code == 202
+    image_ids = [i["id"] for i in service.task(task_id).json()["images"]]
+
+    pipeline.detect_images(image_ids * 3)  # other messages for the same images
+    again = Message(queue_name=DETECT_QUEUE, actor_name=DETECT_ACTOR, args=(image_ids[0],), kwargs={}, options={})
+    pipeline.broker.enqueue(again)
+    pipeline.broker.enqueue(again)  # the very same message, published twice
+    pipeline.aggregate(uuid.UUID(task_id))
+
+    task = service.wait_until_final(task_id)
+    time.sleep(1)  # let every duplicate be consumed
+    assert_exact(service.task(task_id).json(), images, stats)
+    assert task["status"] == "completed"
+    calls = emu.stats()["detect_calls_by_sha256"]
+    assert [calls[hashlib.sha256(data).hexdigest()] for data in images.values()] == [1, 1, 1, 1]
+
+
+def test_delete_mid_run_stops_detector_calls_and_purges_rows_and_files(service, emu, storage_dir):
+    emu.configure(latency_ms=300)
+    images, _ = numbered_images(30)
+    task_id = service.create_task(images)
+    assert service.start_task(task_id).status_code == 202
+    while emu.stats()["detect_calls"] < 4:
+        time.sleep(0.05)
+
+    began = time.monotonic()
+    response = service.http.delete(f"{service.url}/api/v1/tasks/{task_id}")
+    took = time.monotonic() - began
+    time.sleep(0.05)  # a call a worker began before the delete has reached the emulator by now
+    calls_at_delete = emu.stats()["detect_calls"]
+
+    assert response.status_code == 204 and took < 2
+    assert service.task(task_id).status_code == 404
+    assert task_id not in [t["id"] for t in service.http.get(f"{service.url}/api/v1/tasks").json()["items"]]
+    deadline = time.monotonic() + 30
+    while (rows_of(task_id) or (storage_dir / task_id).exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert rows_of(task_id) == 0
+    assert not (storage_dir / task_id).exists()
+    time.sleep(1)
+    assert emu.stats()["detect_calls"] == calls_at_delete
+    assert calls_at_delete < len(images)
+
+
+def test_delete_racing_the_last_image_leaves_nothing_behind(service, emu, storage_dir):
+    emu.configure(latency_ms=100)
+    task_ids = []
+    for delay in (0.05, 0.1, 0.15, 0.2, 0.3):
+        images, _ = numbered_images(1)
+        task_id = service.create_task(images)
+        service.start_task(task_id)
+        time.sleep(delay)
+        assert service.http.delete(f"{service.url}/api/v1/tasks/{task_id}").status_code == 204
+        task_ids.append(task_id)
+
+    deadline = time.monotonic() + 30
+    while any(rows_of(t) or (storage_dir / t).exists() for t in task_ids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [rows_of(t) for t in task_ids] == [0] * 5
+    assert not any((storage_dir / t).exists() for t in task_ids)
+    assert "Traceback" not in service.log.read_text()
+
+
+def test_a_lost_publish_is_sent_again_by_housekeeping(service, emu):
+    images, stats = numbered_images(3)
+    task_id = service.create_task(images)
+    with db.connection_context(), db.atomic():
+        start_task(uuid.UUID(task_id))  # committed, but never published: the API died here
+
+    task = service.wait_until_final(task_id, timeout=30)
+
+    assert_exact(task, images, stats)
+
+
+def test_an_image_past_its_attempts_limit_fails_with_the_reason(service, emu):
+    images, _ = numbered_images(2)
+    task_id = service.create_task(images)
+    poison = service.task(task_id).json()["images"][0]["id"]
+    # As if every earlier attempt had killed its worker; housekeeping sends the messages.
+    with db.connection_context(), db.atomic():
+        start_task(uuid.UUID(task_id))
+        Image.update(attempts=100).where(Image.id == poison).execute()
+
+    task = service.wait_until_final(task_id, timeout=30)
+
+    assert task["status"] == "failed"
+    failed = next(i for i in task["images"] if i["id"] == poison)
+    assert failed["status"] == "failed" and "gave up after" in failed["error"]
+    assert task["progress"] == {"total": 2, "done": 1, "failed": 1}
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+
+
+def test_a_broker_restart_mid_task_loses_nothing(service, emu):
+    emu.configure(latency_ms=200)
+    images, stats = numbered_images(12)
+    task_id = service.create_task(images)
+    assert service.start_task(task_id).status_code == 202
+    while emu.stats()["detect_calls"] < 3:
+        time.sleep(0.05)
+
+    _rabbitmqctl("stop_app")
+    try:
+        time.sleep(2)
+    finally:
+        _rabbitmqctl("start_app")
+
+    task = service.wait_until_final(task_id, timeout=120)
+    assert_exact(task, images, stats)
+
+
+def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, emu):
+    images, _ = numbered_images(1)
+    task_id = service.create_task(images)
+
+    _rabbitmqctl("stop_app")
+    try:
+        response = service.start_task(task_id)
+        health = service.http.get(f"{service.url}/health")
+    finally:
+        _rabbitmqctl("start_app")
+
+    assert response.status_code == 503
+    assert response.json()["description"]
+    assert health.status_code == 503 and health.json()["rabbitmq"] == "unavailable"
+    assert service.task(task_id).json()["status"] == "forming"
+    deadline = time.monotonic() + 30
+    while service.start_task(task_id).status_code != 202:
+        assert time.monotonic() < deadline, "start never succeeded after the broker came back"
+        time.sleep(0.5)
+    assert service.wait_until_final(task_id)["status"] == "completed"
+
+
+def _postgres(action: str) -> None:
+    version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True, check=True).stdout.split()[0]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action], check=True, timeout=120)
+
+
+def test_a_postgres_restart_is_a_503_meanwhile_and_the_task_still_completes(service, emu):
+    emu.configure(latency_ms=200)
+    images, stats = numbered_images(8)
+    task_id = service.create_task(images)
+    assert service.start_task(task_id).status_code == 202
+    while emu.stats()["detect_calls"] < 2:
+        time.sleep(0.05)
+
+    _postgres("stop")
+    try:
+        during = service.http.get(f"{service.url}/api/v1/tasks")
+        health = service.http.get(f"{service.url}/health")
+    finally:
+        _postgres("start")
+
+    assert during.status_code == 503
+    assert during.json()["title"] == "Database unavailable"
+    assert health.status_code == 503 and health.json()["postgres"] == "unavailable"
+    task = service.wait_until_final(task_id, timeout=60)
+    assert_exact(task, images, stats)
