@@ -15,7 +15,6 @@ from dramatiq.middleware import Middleware
 
 from actors.broker import make_broker
 from actors.messages import Pipeline, QueueUnavailable
-from service.logs import configure_logging
 from service.settings import Settings
 from storage import housekeeping as sweeps
 from storage.db import init_db
@@ -70,7 +69,7 @@ class Housekeeper:
 def run() -> int:
     """Sweep every ``HOUSEKEEPING_INTERVAL_S`` seconds until the process is stopped."""
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
+    settings.configure_logging()
     init_db(settings.database_url, max_connections=2)
     keeper = Housekeeper(Pipeline(make_broker(settings.rabbitmq_url)), ImageStore(settings.storage_dir), settings)
     while True:

@@ -10,6 +10,7 @@ from dramatiq import Broker
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
+from service.logs import log_context
 from storage.db import db
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,20 @@ class DatabaseConnections(Middleware):
     ) -> None:
         if not db.is_closed():
             db.close()
+
+    after_skip_message = after_process_message
+
+
+class LogContext(Middleware):
+    """Every log line written while a message is processed names the message."""
+
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        log_context.set(f"msg={message.message_id}")
+
+    def after_process_message(
+        self, broker: Broker, message: MessageProxy, *, result: object = None, exception: BaseException | None = None
+    ) -> None:
+        log_context.set("-")
 
     after_skip_message = after_process_message
 

@@ -22,10 +22,9 @@ from dramatiq.middleware import (
 from actors.broker import make_broker
 from actors.housekeeping import Housekeeping
 from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, Pipeline
-from actors.middleware import DatabaseConnections, FailImageWhenGivenUp
+from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.stages import Stages
 from detectors.base import BadImageError, Detector, DetectorAuthError
-from service.logs import configure_logging
 from service.settings import Settings
 from storage.db import init_db
 from storage.files import ImageStore
@@ -78,9 +77,10 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, settings: Settings) 
 
 def setup() -> None:
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
+    settings.configure_logging()
     init_db(settings.database_url, max_connections=settings.worker_threads + 2)
     middleware = [
+        LogContext(),
         DatabaseConnections(),
         AgeLimit(),
         TimeLimit(),

@@ -17,7 +17,7 @@ from api.auth import BasicAuth
 from api.database import CloseConnection
 from api.health import Health
 from api.images import ImageCollection, ImageFile
-from service.logs import configure_logging
+from api.requestlog import RequestLog
 from service.settings import Settings
 from storage.db import init_db
 from storage.files import ImageStore
@@ -35,9 +35,9 @@ class Parts:
 
 
 def create_app(parts: Parts) -> falcon.App:
-    middleware: list[object] = [CloseConnection()]
+    middleware: list[object] = [RequestLog(), CloseConnection()]
     if parts.credentials:
-        middleware.insert(0, BasicAuth(*parts.credentials))
+        middleware.insert(1, BasicAuth(*parts.credentials))
     app = falcon.App(middleware=middleware)
     errors.install(app)
     # Trailing slashes are forgiven: /api/v1/tasks/ is /api/v1/tasks.
@@ -55,7 +55,7 @@ def create_app(parts: Parts) -> falcon.App:
 
 def get_app(settings: Settings | None = None) -> falcon.App:
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    settings.configure_logging()
     init_db(settings.database_url, max_connections=API_THREADS + 2)
     credentials = (settings.api_username, settings.api_password) if settings.auth_enabled else None
     return create_app(

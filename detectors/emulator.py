@@ -53,6 +53,8 @@ class _State:
         self.password = password
         self.default_latency_ms = latency_ms
         self.tokens: set[str] = set()
+        # Every token ever handed out, revoked ones included: tests check none leaks into logs.
+        self.issued: list[str] = []
         self.stopping = threading.Event()
         self.reset()
 
@@ -184,6 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
         token = secrets.token_urlsafe(32)
         with state.lock:
             state.tokens.add(token)
+            state.issued.append(token)
         return {"data": {"access_token": token}, "status_code": 200}
 
     def _detect(self, body: bytes) -> dict[str, Any]:
@@ -322,6 +325,10 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         return self._state.stats()
+
+    def issued_tokens(self) -> list[str]:
+        with self._state.lock:
+            return list(self._state.issued)
 
     def reset(self) -> None:
         self._state.reset()

@@ -24,7 +24,8 @@ MAX_RESTART_PAUSE_S = 30.0
 # A process that ran this long before it died is considered healthy: its pause resets.
 HEALTHY_AFTER_S = 60.0
 # Seconds SIGTERM'd processes get to finish in-flight work before they are killed.
-STOP_GRACE_S = 30.0
+STOP_GRACE_S = 50.0
+WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
 
 
 def api_command(settings: Settings) -> list[str]:
@@ -39,6 +40,9 @@ def worker_command(settings: Settings) -> list[str]:
     return [
         sys.executable, "-m", "dramatiq",
         f"--processes={settings.worker_processes}", f"--threads={settings.worker_threads}",
+        # Each worker process sets its own logging up (service.logs); in-flight images get
+        # this long (ms) to finish after SIGTERM before they are left to redelivery.
+        "--skip-logging", f"--worker-shutdown-timeout={WORKER_SHUTDOWN_TIMEOUT_MS}",
         "actors.worker:setup",
     ]
 
@@ -89,8 +93,8 @@ class Supervised:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    settings.configure_logging()
     subprocess.run([sys.executable, "-m", "service.migrate"], check=True)
     children = [
         Supervised("api", api_command(settings)),

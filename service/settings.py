@@ -9,6 +9,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from service.logs import configure_logging
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -52,6 +54,8 @@ class Settings:
     worker_threads: int = 8
     max_image_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
+    log_format: str = "text"
+    log_file: str | None = None
     # Transient detector errors are retried by Dramatiq with exponential backoff and
     # jitter: with the defaults, 6 tries spread over at most ~2.5 minutes, far under
     # RabbitMQ's 30-minute consumer timeout.
@@ -71,6 +75,9 @@ class Settings:
     def max_attempts(self) -> int:
         """Claims an image may have in one run: every retry, plus two worker deaths."""
         return self.detect_max_retries + 1 + 2
+
+    def configure_logging(self) -> None:
+        configure_logging(self.log_level, self.log_format, self.log_file)
 
     @property
     def auth_enabled(self) -> bool:
@@ -97,6 +104,8 @@ class Settings:
             worker_threads=_int(env, "WORKER_THREADS", defaults.worker_threads, minimum=1),
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", defaults.max_image_bytes, minimum=1),
             log_level=_choice(env, "LOG_LEVEL", defaults.log_level, ("error", "info", "debug", "debug-raw")),
+            log_format=_choice(env, "LOG_FORMAT", defaults.log_format, ("text", "json")),
+            log_file=env.get("LOG_FILE") or None,
             detect_max_retries=_int(env, "DETECT_MAX_RETRIES", defaults.detect_max_retries),
             retry_min_backoff_ms=_int(env, "RETRY_MIN_BACKOFF_MS", defaults.retry_min_backoff_ms, minimum=1),
             retry_max_backoff_ms=_int(env, "RETRY_MAX_BACKOFF_MS", defaults.retry_max_backoff_ms, minimum=1),

@@ -1,0 +1,499 @@
+"""The container set-up: docker-compose.yml, the Dockerfile, rabbitmq/ and .env.example.
+
+No Docker engine runs here. Debian's ``docker-compose`` (1.29) validates and renders a compose file without
+one, so the tests install it when it is missing, render the file with it and check what a container would be
+given: every container command is the entry point ``make run`` starts (``service/run.py``), run here outside
+Docker; the settings reach the containers; RabbitMQ's definitions match the URL the containers use.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import psycopg2
+import pytest
+import requests
+
+from service.run import api_command, worker_command
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+APP_SERVICES = ("migrate", "api", "worker", "emulator")
+STORAGE_DIR = "/data/images"
+
+# The first test may install docker-compose with apt (about 20 s, more if the package lists need an update).
+pytestmark = pytest.mark.timeout(900)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _apt_get(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(
+        ["apt-get", "-o", "DPkg::Lock::Timeout=120", *args],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+
+
+def _install_docker_compose() -> str:
+    """The path of ``docker-compose``, installed from Debian's package when missing; skips if it cannot be."""
+    found = shutil.which("docker-compose")
+    if found:
+        return found
+    if shutil.which("apt-get") is None:
+        pytest.skip("docker-compose is missing and cannot be installed: no apt-get on this machine")
+    if os.geteuid() != 0:
+        pytest.skip("docker-compose is missing and cannot be installed: apt-get needs root, tests run unprivileged")
+    install = _apt_get("install", "-y", "--no-install-recommends", "docker-compose")
+    if install.returncode != 0:
+        update = _apt_get("update")
+        install = _apt_get("install", "-y", "--no-install-recommends", "docker-compose")
+        if install.returncode != 0:
+            pytest.skip(
+                "docker-compose is missing and `apt-get install docker-compose` failed "
+                f"(apt-get update exited {update.returncode}): {install.stderr.strip()[-500:]}"
+            )
+    found = shutil.which("docker-compose")
+    if not found:
+        pytest.skip("`apt-get install docker-compose` succeeded but no docker-compose is on PATH")
+    return found
+
+
+def _python_of(executable: str) -> list[str] | None:
+    """The interpreter a Python script such as Debian's docker-compose runs with (it has PyYAML), or None."""
+    with open(executable, "rb") as script:
+        first = script.readline(200).decode(errors="replace")
+    if first.startswith("#!") and "python" in first:
+        return shlex.split(first[2:])
+    return None
+
+
+def _clean_env(variables: dict[str, str]) -> dict[str, str]:
+    """Only what compose needs to run, plus ``variables``: no setting leaks in from the caller's shell."""
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL") if name in os.environ}
+    env.update(variables)
+    return env
+
+
+def _seconds(duration: Any) -> float:
+    """A compose duration (``60s``, ``1m0s``, ``1m30s``, ``500ms``) in seconds."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 0.000001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", str(duration))
+    assert parts, f"not a duration: {duration!r}"
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Mount target -> source, from compose 1.29's short strings or compose v2's long form."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume["source"], volume["target"]
+        mounts[target] = source
+    return mounts
+
+
+def _published_targets(service: dict[str, Any]) -> set[int]:
+    targets = set()
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            targets.add(int(port["target"]))
+        else:
+            targets.add(int(str(port).split(":")[-1].split("/")[0]))
+    return targets
+
+
+def _dockerfile_instruction(keyword: str) -> str:
+    """The arguments of the last ``keyword`` instruction in the Dockerfile, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    found = [line.strip()[len(keyword):].strip() for line in text.splitlines() if line.strip().startswith(keyword)]
+    assert found, f"no {keyword} in the Dockerfile"
+    return found[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Compose:
+    """Runs docker-compose on the repository's compose file."""
+
+    def __init__(self, executable: str, empty_env_file: Path) -> None:
+        self.executable = executable
+        self.empty_env_file = str(empty_env_file)  # compose 1.29 wants a regular file, not /dev/null
+        self._rendered: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]] = {}
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    def config(self, env_file: str | None = None, **variables: str) -> dict[str, Any]:
+        """The compose file as compose resolves it, with only ``env_file`` and ``variables`` set."""
+        env_file = env_file or self.empty_env_file
+        key = (env_file, tuple(sorted(variables.items())))
+        if key not in self._rendered:
+            self._rendered[key] = self._render(env_file, variables)
+        return self._rendered[key]
+
+    def _render(self, env_file: str, variables: dict[str, str]) -> dict[str, Any]:
+        base = ["--env-file", env_file, "-f", str(COMPOSE_FILE), "config"]
+        python = _python_of(self.executable)
+        if python is None:  # compose v2 (a Go binary) prints JSON itself
+            done = self.run(*base, "--format", "json", env=_clean_env(variables))
+            assert done.returncode == 0, done.stderr
+            return json.loads(done.stdout)
+        done = self.run(*base, env=_clean_env(variables))
+        assert done.returncode == 0, done.stderr
+        # docker-compose 1.29 prints YAML only; its own interpreter has PyYAML (the project's venv need not).
+        converted = subprocess.run(
+            [*python, "-c", "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"],
+            input=done.stdout, capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert converted.returncode == 0, converted.stderr
+        return json.loads(converted.stdout)
+
+
+class _RecordingEnv(dict):
+    """An empty environment that notes every variable name it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.names.add(key)
+        return default
+
+    def __getitem__(self, key: str) -> Any:
+        self.names.add(key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.names.add(str(key))
+        return False
+
+
+def _settings_names() -> set[str]:
+    env = _RecordingEnv()
+    Settings.from_env(env)
+    return env.names
+
+
+def _python_m(command: list[str]) -> list[str]:
+    """The arguments after the interpreter: containers say ``python``, ``make run`` says ``sys.executable``."""
+    assert command[1] == "-m", command
+    return command[1:]
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> Compose:
+    empty = tmp_path_factory.mktemp("compose") / "empty.env"
+    empty.write_text("")
+    return Compose(_install_docker_compose(), empty)
+
+
+@pytest.fixture(scope="module")
+def services(compose: Compose) -> dict[str, dict[str, Any]]:
+    return compose.config()["services"]
+
+
+# ---------------------------------------------------------------------------------------------- the file
+
+
+def test_the_compose_file_validates_with_docker_compose(compose: Compose) -> None:
+    done = compose.run("-f", "docker-compose.yml", "config", "-q")
+    assert done.returncode == 0, f"docker-compose config -q exited {done.returncode}:\n{done.stderr}"
+
+
+def test_the_stack_has_its_services_and_the_emulator_starts_only_under_its_profile(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert set(services) == {"postgres", "rabbitmq", "migrate", "api", "worker", "emulator"}
+    assert services["emulator"]["profiles"] == ["facecloud-emulator"]
+    assert [name for name, service in services.items() if service.get("profiles") and name != "emulator"] == []
+
+
+def test_the_services_come_up_in_order_from_cold(services: dict[str, dict[str, Any]]) -> None:
+    def conditions(name: str) -> dict[str, str]:
+        return {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
+
+    assert conditions("migrate") == {"postgres": "service_healthy"}
+    for name in ("api", "worker"):
+        assert conditions(name) == {
+            "migrate": "service_completed_successfully",
+            "postgres": "service_healthy",
+            "rabbitmq": "service_healthy",
+        }, name
+        # Restarted if it exits anyway: dramatiq exits with code 3 when the broker is unreachable at start.
+        assert services[name]["restart"] in ("unless-stopped", "always"), name
+    assert services["migrate"].get("restart", "no") == "no"
+    assert services["postgres"]["healthcheck"]["test"][1:] == ["pg_isready", "-h", "127.0.0.1", "-U", "postgres",
+                                                               "-d", "postgres"]
+    assert "rabbitmq-diagnostics -q ping" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
+
+
+def test_the_worker_scales_restarts_and_stops_gracefully(services: dict[str, dict[str, Any]]) -> None:
+    worker = services["worker"]
+    assert "container_name" not in worker
+    assert not worker.get("ports")
+    assert worker["restart"] == "unless-stopped"
+    assert worker.get("stop_signal", "SIGTERM") == "SIGTERM"
+    # One detector call (FaceCloud times out after 30 s by default) and its commit fit in the grace period.
+    assert _seconds(worker["stop_grace_period"]) >= 60
+    assert worker.get("init") is True
+    # The image's HEALTHCHECK probes the API's port, which a worker does not serve.
+    assert worker["healthcheck"] in ({"test": ["NONE"]}, {"disable": True})
+
+
+def test_api_and_workers_share_the_images_volume_and_default_to_the_local_detector(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in ("api", "worker"):
+        service = services[name]
+        assert _mounts(service)[STORAGE_DIR] == "images", name
+        assert service["environment"]["STORAGE_DIR"] == STORAGE_DIR, name
+        assert service["environment"]["DETECTOR"] == "local", name
+    assert _published_targets(services["api"]) == {8080}
+    assert _mounts(services["postgres"])["/var/lib/postgresql/data"] == "postgres-data"
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def test_the_api_container_runs_the_command_make_run_starts(services: dict[str, dict[str, Any]]) -> None:
+    api = services["api"]
+    container_settings = Settings.from_env(api["environment"])
+    assert (container_settings.host, container_settings.port) == ("0.0.0.0", 8080)
+    assert api["command"][0] == "python"
+    assert _python_m(api["command"]) == _python_m(api_command(container_settings))
+    # The image's default command is the same one.
+    assert json.loads(_dockerfile_instruction("CMD")) == api["command"]
+
+
+def test_the_worker_container_runs_the_command_make_run_starts_with_its_concurrency(compose: Compose) -> None:
+    for variables in ({}, {"WORKER_PROCESSES": "3", "WORKER_THREADS": "5"}):
+        worker = compose.config(**variables)["services"]["worker"]
+        container_settings = Settings.from_env(worker["environment"])
+        assert worker["command"][0] == "python"
+        assert _python_m(worker["command"]) == _python_m(worker_command(container_settings)), variables
+        expected = Settings.from_env(variables or {"WORKER_PROCESSES": "2", "WORKER_THREADS": "8"})
+        assert (container_settings.worker_processes, container_settings.worker_threads) == (
+            expected.worker_processes, expected.worker_threads)
+
+
+def test_the_migrate_and_emulator_containers_run_the_service_entry_points(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert services["migrate"]["command"] == ["python", "-m", "service.migrate"]
+    assert services["emulator"]["command"] == [
+        "python", "-m", "detectors.emulator", "--host", "0.0.0.0", "--port", "8090"]
+    assert _published_targets(services["emulator"]) == {8090}
+
+
+def _run_migrate(services: dict[str, dict[str, Any]], database_url: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, *_python_m(services["migrate"]["command"])]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+def migrated_database(services: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """A database of this module's own, created and migrated by the migrate container's command."""
+    name = f"facetasks_compose_{uuid.uuid4().hex[:8]}"
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        first = _run_migrate(services, url)
+        assert first.returncode == 0, first.stderr
+        yield url, first.stderr
+    finally:
+        conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+def test_the_migrate_command_creates_a_missing_database_and_is_safe_to_run_again(
+    services: dict[str, dict[str, Any]], migrated_database: tuple[str, str],
+) -> None:
+    url, first_log = migrated_database
+    assert f"created database {url.rsplit('/', 1)[1]}" in first_log
+    again = _run_migrate(services, url)
+    assert again.returncode == 0, again.stderr
+    assert "migrations applied: none (up to date)" in again.stderr
+
+
+@pytest.fixture
+def api_port(migrated_database: tuple[str, str], vhost: str, tmp_path: Path) -> Iterator[int]:
+    """The API started with ``api_command`` (the container's command, but on a free local port)."""
+    port = _free_port()
+    env = {
+        **os.environ, "DATABASE_URL": migrated_database[0], "RABBITMQ_URL": vhost,
+        "STORAGE_DIR": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "error",
+    }
+    command = api_command(Settings.from_env(env))
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        try:
+            yield port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_the_image_healthcheck_passes_against_the_api_command(api_port: int) -> None:
+    healthcheck = _dockerfile_instruction("HEALTHCHECK")
+    probe = json.loads(healthcheck[healthcheck.index("CMD") + len("CMD"):].strip())
+    assert probe[0] == "python" and "127.0.0.1:8080/health" in probe[-1]
+    probe = [sys.executable, *probe[1:-1], probe[-1].replace(":8080/", f":{api_port}/")]
+    deadline = time.monotonic() + 30
+    while True:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_emulator_command_serves_facecloud(services: dict[str, dict[str, Any]]) -> None:
+    args = _python_m(services["emulator"]["command"])
+    args[args.index("--host") + 1] = "127.0.0.1"
+    args[args.index("--port") + 1] = "0"
+    env = {**os.environ, "FACECLOUD_EMAIL": "compose@example.com", "FACECLOUD_PASSWORD": "compose-pass"}
+    with subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as proc:
+        try:
+            line = proc.stdout.readline()
+            match = re.fullmatch(r"facecloud emulator listening on (http://127\.0\.0\.1:\d+)\n", line)
+            assert match, line
+            credentials = {"email": "compose@example.com", "password": "compose-pass"}
+            response = requests.post(f"{match.group(1)}/api/v1/login", json=credentials, timeout=5)
+            assert response.status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------- RabbitMQ
+
+
+def test_rabbitmq_definitions_declare_the_user_vhost_and_permissions_of_the_containers_url(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    urls = {services[name]["environment"]["RABBITMQ_URL"] for name in ("api", "worker", "migrate")}
+    assert len(urls) == 1
+    url = urlsplit(urls.pop())
+    user, password, vhost = unquote(url.username), unquote(url.password), unquote(url.path[1:])
+    assert (url.hostname, url.port) == ("rabbitmq", 5672)
+
+    definitions = json.loads((ROOT / "rabbitmq" / "definitions.json").read_text())
+    assert {"name": vhost} in [{"name": v["name"]} for v in definitions["vhosts"]]
+    (account,) = [u for u in definitions["users"] if u["name"] == user]
+    assert account["hashing_algorithm"] == "rabbit_password_hashing_sha256"
+    salted = base64.b64decode(account["password_hash"])
+    salt, digest = salted[:4], salted[4:]
+    assert hashlib.sha256(salt + password.encode()).digest() == digest, "the hash is not of the compose password"
+    assert "administrator" in account["tags"]  # the management console lets it in
+    (permission,) = [p for p in definitions["permissions"] if (p["user"], p["vhost"]) == (user, vhost)]
+    assert (permission["configure"], permission["write"], permission["read"]) == (".*", ".*", ".*")
+
+
+def test_rabbitmq_is_configured_from_the_mounted_files_with_the_console_and_prometheus(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["image"].startswith("rabbitmq:3.13") and rabbitmq["image"].endswith("-management")
+    assert {5672, 15672} <= _published_targets(rabbitmq)
+    mounts = _mounts(rabbitmq)
+    for name in ("rabbitmq.conf", "definitions.json", "enabled_plugins"):
+        assert Path(mounts[f"/etc/rabbitmq/{name}"]).resolve() == ROOT / "rabbitmq" / name
+
+    conf = {}
+    for line in (ROOT / "rabbitmq" / "rabbitmq.conf").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, value = (part.strip() for part in line.split("=", 1))
+            conf[key] = value
+    definitions_path = conf.get("definitions.local.path") or conf.get("load_definitions")
+    assert definitions_path == "/etc/rabbitmq/definitions.json"
+    assert int(conf.get("consumer_timeout", 1_800_000)) == 1_800_000
+    assert conf["management.tcp.port"] == "15672"
+
+    plugins = (ROOT / "rabbitmq" / "enabled_plugins").read_text()
+    match = re.fullmatch(r"\s*\[([\w,\s]*)\]\.\s*", plugins)
+    assert match, plugins
+    assert {"rabbitmq_management", "rabbitmq_prometheus"} <= {p.strip() for p in match.group(1).split(",")}
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+def test_every_setting_the_service_reads_is_in_env_example_and_reaches_the_app_containers(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    names = _settings_names()
+    assert {"DATABASE_URL", "RABBITMQ_URL", "DETECTOR", "LOG_LEVEL"} <= names  # the recorder works
+    example = ENV_EXAMPLE.read_text()
+    missing = sorted(name for name in names if not re.search(rf"^#?\s*{name}=", example, re.MULTILINE))
+    assert missing == [], f"not in .env.example: {missing}"
+    for service in ("migrate", "api", "worker"):
+        absent = sorted(names - set(services[service]["environment"]))
+        assert absent == [], f"not passed to the {service} container: {absent}"
+
+
+def test_the_example_env_file_is_accepted_by_compose_and_keeps_the_service_defaults(compose: Compose) -> None:
+    with_example = compose.config(env_file=str(ENV_EXAMPLE))["services"]
+    without = compose.config()["services"]
+    for name in ("api", "worker"):
+        assert Settings.from_env(with_example[name]["environment"]) == Settings.from_env(
+            without[name]["environment"]
+        ), name
+    # The example's passwords are the compose defaults, which rabbitmq/definitions.json is hashed for.
+    assert with_example["api"]["environment"]["RABBITMQ_URL"] == without["api"]["environment"]["RABBITMQ_URL"]
+
+
+def test_the_image_runs_unprivileged_on_python_311_slim_with_the_storage_dir() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM \$\{PYTHON_IMAGE\}\s*$", dockerfile, re.MULTILINE)
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in dockerfile
+    assert _dockerfile_instruction("USER") not in ("", "root", "0")
+    assert "STORAGE_DIR=/data/images" in dockerfile
+    assert _dockerfile_instruction("EXPOSE") == "8080"
+    # Dependencies are installed from pyproject.toml alone, before the sources are copied.
+    assert dockerfile.index("COPY pyproject.toml") < dockerfile.index("COPY api")
+    assert "pip install --no-deps" in dockerfile
+
+
+def test_the_database_url_of_the_containers_points_at_the_postgres_service(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    url = urlsplit(services["api"]["environment"]["DATABASE_URL"])
+    assert (url.hostname, url.port, url.path) == ("postgres", 5432, "/facetasks")
+    assert unquote(url.password) == services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    urls = {services[name]["environment"]["DATABASE_URL"] for name in ("migrate", "api", "worker")}
+    assert len(urls) == 1
