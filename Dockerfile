@@ -1,5 +1,5 @@
 # facetasks: one image for every role; docker-compose.yml picks the command.
-#   API (default CMD):  python -m waitress --host=0.0.0.0 --port=8080 --threads=8 --call api.app:get_app
+#   API (default CMD):  python -m service.api_server  (waitress, HOST/PORT from the environment)
 #   workers:            python -m dramatiq --processes=N --threads=M --skip-logging … actors.worker:setup
 #   migrations:         python -m service.migrate
 #   FaceCloud emulator: python -m detectors.emulator --host 0.0.0.0 --port 8090
@@ -64,4 +64,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4)"]
 
-CMD ["python", "-m", "waitress", "--host=0.0.0.0", "--port=8080", "--threads=8", "--call", "api.app:get_app"]
+CMD ["python", "-m", "service.api_server"]

@@ -19,6 +19,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from actors import metrics
 from actors.broker import make_broker
 from actors.housekeeping import Housekeeping
 from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, Pipeline
@@ -78,6 +79,7 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, settings: Settings) 
 def setup() -> None:
     settings = Settings.from_env()
     settings.configure_logging()
+    prometheus = metrics.enable()
     init_db(settings.database_url, max_connections=settings.worker_threads + 2)
     middleware = [
         LogContext(),
@@ -90,10 +92,12 @@ def setup() -> None:
         Retries(),
         CurrentMessage(),
         Housekeeping(),
+        prometheus,
     ]
     broker = make_broker(settings.rabbitmq_url, middleware)
     dramatiq.set_broker(broker)
-    stages = Stages(make_detector(settings), ImageStore(settings.storage_dir), Pipeline(broker), settings.max_attempts)
+    detector = metrics.MeasuredDetector(make_detector(settings), settings.detector)
+    stages = Stages(detector, ImageStore(settings.storage_dir), Pipeline(broker), settings.max_attempts)
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.
     broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)

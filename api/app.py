@@ -12,7 +12,7 @@ import falcon
 
 from actors.broker import make_broker
 from actors.messages import Pipeline
-from api import errors, tasks
+from api import errors, metrics, tasks
 from api.auth import BasicAuth
 from api.database import CloseConnection
 from api.health import Health
@@ -35,11 +35,13 @@ class Parts:
 
 
 def create_app(parts: Parts) -> falcon.App:
-    middleware: list[object] = [RequestLog(), CloseConnection()]
-    if parts.credentials:
-        middleware.insert(1, BasicAuth(*parts.credentials))
-    app = falcon.App(middleware=middleware)
+    app = falcon.App()
     errors.install(app)
+    app.add_middleware(RequestLog())
+    app.add_middleware(metrics.install(app))
+    if parts.credentials:
+        app.add_middleware(BasicAuth(*parts.credentials))
+    app.add_middleware(CloseConnection())
     # Trailing slashes are forgiven: /api/v1/tasks/ is /api/v1/tasks.
     app.req_options.strip_url_path_trailing_slash = True
 

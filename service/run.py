@@ -29,11 +29,8 @@ WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
 
 
 def api_command(settings: Settings) -> list[str]:
-    return [
-        sys.executable, "-m", "waitress",
-        f"--host={settings.host}", f"--port={settings.port}", "--threads=8",
-        "--call", "api.app:get_app",
-    ]
+    # Listens on HOST:PORT from the environment, like every other setting.
+    return [sys.executable, "-m", "service.api_server"]
 
 
 def worker_command(settings: Settings) -> list[str]:

@@ -4,8 +4,10 @@ FaceCloud emulator over real HTTP, the app built from real parts, and real worke
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +68,9 @@ def vhost() -> Iterator[str]:
 
 @pytest.fixture
 def clean_db(database: None) -> Iterator[None]:
+    """An empty database for the test, whatever earlier modules' services left behind."""
+    with db.connection_context():
+        db.execute_sql("TRUNCATE tasks CASCADE")
     yield
     with db.connection_context():
         db.execute_sql("TRUNCATE tasks CASCADE")
@@ -122,9 +127,19 @@ def service_env(storage_dir: Path, emulator: Emulator, **extra: str) -> dict[str
         RETRY_MAX_BACKOFF_MS="400",
         LOG_LEVEL="info",
         PYTHONUNBUFFERED="1",
+        # Dramatiq's metrics fork: a port and a multiprocess folder of this instance's own.
+        dramatiq_prom_host="127.0.0.1",
+        dramatiq_prom_port=str(free_port()),
+        dramatiq_prom_db=tempfile.mkdtemp(prefix="facetasks-metrics-"),
     )
     env.update(extra)
     return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class Workers:

@@ -1,0 +1,55 @@
+"""Worker metrics: Dramatiq's own (messages, durations, retries) plus detector latency and errors.
+
+Dramatiq's ``Prometheus`` middleware aggregates every worker process of a host through
+prometheus_client's multiprocess mode and serves them from one fork on ``dramatiq_prom_host:
+dramatiq_prom_port`` (Dramatiq's variables; ``0.0.0.0:9191`` by default). Multiprocess mode is
+chosen when prometheus_client is imported, so nothing here imports it before ``enable()``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from dramatiq.middleware.prometheus import DB_PATH, Prometheus
+
+from detectors.base import BadImageError, Detector, DetectorAuthError, Face, TransientDetectorError
+
+# Seconds: from a local model's tens of milliseconds up to FaceCloud's 30-second timeout.
+DETECTOR_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_ERROR_KINDS = ((TransientDetectorError, "transient"), (BadImageError, "bad_image"), (DetectorAuthError, "auth"))
+
+
+def enable() -> Prometheus:
+    """Switch this process to multiprocess metrics; returns Dramatiq's middleware to add."""
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", DB_PATH)
+    return Prometheus()
+
+
+class MeasuredDetector:
+    """A detector whose calls are timed and whose errors are counted by kind."""
+
+    def __init__(self, detector: Detector, name: str) -> None:
+        import prometheus_client as prom  # only after enable(): see the module docstring
+
+        self.detector = detector
+        self.name = name
+        # registry=None: in multiprocess mode values go to files the exposition fork reads.
+        self.latency = prom.Histogram(
+            "facetasks_detector_seconds", "Time of one detector call, in seconds.", ["detector"],
+            buckets=DETECTOR_BUCKETS, registry=None,
+        )
+        self.errors = prom.Counter(
+            "facetasks_detector_errors", "Detector calls that failed, by kind.", ["detector", "kind"], registry=None
+        )
+
+    def detect(self, image: bytes) -> list[Face]:
+        started = time.perf_counter()
+        try:
+            return self.detector.detect(image)
+        except Exception as error:
+            kind = next((k for cls, k in _ERROR_KINDS if isinstance(error, cls)), "other")
+            self.errors.labels(self.name, kind).inc()
+            raise
+        finally:
+            self.latency.labels(self.name).observe(time.perf_counter() - started)

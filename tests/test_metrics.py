@@ -1,0 +1,59 @@
+"""Prometheus metrics: the API's /metrics and the workers' exposition, parsed as Prometheus would."""
+
+from __future__ import annotations
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from detectors.emulator_faces import face, make_jpeg
+from tests.helpers import create_task, upload, wait_until_final
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(metrics: dict, name: str, **labels: str) -> float:
+    return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_api_metrics_count_requests_by_route_and_tasks_by_status(client):
+    before = samples(client.simulate_get("/metrics").text)
+    task = create_task(client)
+    client.simulate_get(f"/api/v1/tasks/{task['id']}")
+    client.simulate_get("/api/v1/no-such-route")
+
+    after = samples(client.simulate_get("/metrics").text)
+
+    route = "/api/v1/tasks/{task_id:uuid}"
+    assert value(after, "facetasks_http_requests_total", route=route, method="GET", status="200") == (
+        value(before, "facetasks_http_requests_total", route=route, method="GET", status="200") + 1
+    )
+    assert value(after, "facetasks_http_requests_total", route="/api/v1/tasks", method="POST", status="201") >= 1
+    assert value(after, "facetasks_http_requests_total", route="unmatched", method="GET", status="404") >= 1
+    assert value(after, "facetasks_http_request_seconds_count", route=route, method="GET") >= 1
+    assert value(after, "facetasks_tasks", status="forming") == 1
+    assert value(after, "facetasks_tasks", status="completed") == 0
+
+
+def test_worker_metrics_show_messages_detector_latency_and_errors(client, workers, fresh_emulator):
+    fresh_emulator.configure(fail_next=[{"status": 503, "count": 1}])
+    task = create_task(client)
+    for i in range(3):
+        upload(client, task["id"], make_jpeg(faces=[face(i, i, 9, 9, "male", 30)], color=(i, 5, 5)), f"{i}.jpg")
+    client.simulate_post(f"/api/v1/tasks/{task['id']}/start")
+    assert wait_until_final(client, task["id"])["status"] == "completed"
+
+    port = workers.env["dramatiq_prom_port"]
+    worker = samples(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
+    api = samples(client.simulate_get("/metrics").text)
+
+    assert value(worker, "dramatiq_messages_total", queue_name="detect", actor_name="detect_image") >= 4
+    assert value(worker, "facetasks_detector_seconds_count", detector="facecloud") >= 4
+    assert value(worker, "facetasks_detector_errors_total", detector="facecloud", kind="transient") >= 1
+    assert value(api, "facetasks_images", status="done") == 3
+    assert value(api, "facetasks_tasks", status="completed") == 1
