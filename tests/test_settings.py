@@ -1,0 +1,49 @@
+"""Settings come from the environment in one place and refuse values the service cannot use."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.run import api_command, worker_command
+from service.settings import Settings, SettingsError
+
+
+def test_an_empty_environment_gives_the_documented_defaults():
+    settings = Settings.from_env({})
+
+    assert settings.database_url == "postgresql://postgres@127.0.0.1:5432/facetasks"
+    assert settings.rabbitmq_url == "amqp://guest:guest@127.0.0.1:5672/%2F"
+    assert (settings.host, settings.port, settings.detector) == ("127.0.0.1", 8080, "local")
+    assert settings.max_image_bytes == 10 * 1024 * 1024
+    assert settings.worker_threads == 8
+    assert settings.auth_enabled is False
+
+
+def test_auth_needs_both_a_username_and_a_password():
+    assert Settings.from_env({"API_USERNAME": "a"}).auth_enabled is False
+    assert Settings.from_env({"API_USERNAME": "a", "API_PASSWORD": "b"}).auth_enabled is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "eighty"), ("PORT", "0"), ("WORKER_THREADS", "0"), ("DETECTOR", "cloud"), ("LOG_LEVEL", "loud"),
+     ("MAX_IMAGE_BYTES", "-1"), ("LOG_FORMAT", "xml")],
+)
+def test_an_unusable_value_is_refused_with_its_name(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_passwords_never_appear_in_the_settings_repr():
+    settings = Settings.from_env({"API_PASSWORD": "hunter2", "FACECLOUD_PASSWORD": "swordfish"})
+
+    assert "hunter2" not in repr(settings) and "swordfish" not in repr(settings)
+
+
+def test_the_worker_command_carries_the_configured_concurrency():
+    command = worker_command(Settings.from_env({"WORKER_PROCESSES": "3", "WORKER_THREADS": "5"}))
+
+    assert command[1:3] == ["-m", "dramatiq"]
+    assert "--processes=3" in command and "--threads=5" in command
+    assert command[-1] == "actors.worker:setup"
+    assert api_command(Settings.from_env({}))[1:] == ["-m", "service.api_server"]
