@@ -34,6 +34,7 @@ class MeasuredDetector:
 
         self.detector = detector
         self.name = name
+        self.model = detector.model
         # registry=None: in multiprocess mode values go to files the exposition fork reads.
         self.latency = prom.Histogram(
             "facetasks_detector_seconds", "Time of one detector call, in seconds.", ["detector"],

@@ -45,7 +45,7 @@ class Stages:
         except FileNotFoundError:
             self._end(claim, None, "the stored image file is missing")
             return
-        self._end(claim, self.detector.detect(data))
+        self._end(claim, self.detector.detect(data), model=self.detector.model)
 
     def aggregate_task(self, task_id: str) -> None:
         """End a run whose images have all ended; safe to run twice."""
@@ -67,8 +67,10 @@ class Stages:
             self.store.remove_task(task_id)
             logger.info("task %s purged after cancellation", task_id)
 
-    def _end(self, claim: states.Claim, faces: Sequence[Face] | None, error: str | None = None) -> None:
-        remaining = states.end_image(claim, faces, error)
+    def _end(
+        self, claim: states.Claim, faces: Sequence[Face] | None, error: str | None = None, model: str | None = None
+    ) -> None:
+        remaining = states.end_image(claim, faces, error, model)
         if remaining is None:
             logger.info("image %s of task %s: result discarded", claim.image_id, claim.task_id)
             self._let_go_if_cancelled(claim.image_id, claim.message_id)
@@ -76,7 +78,7 @@ class Stages:
         if error:
             logger.warning("image %s of task %s failed: %s", claim.image_id, claim.task_id, error)
         else:
-            logger.info("image %s of task %s: %d faces", claim.image_id, claim.task_id, len(faces or ()))
+            logger.info("image %s of task %s: %d faces (%s)", claim.image_id, claim.task_id, len(faces or ()), model)
         if remaining == 0:
             self.pipeline.aggregate(claim.task_id)
 

@@ -48,7 +48,12 @@ def make_detector(settings: Settings) -> Detector:
         )
     from detectors.local import LocalDetector
 
-    detector = LocalDetector()
+    detector = LocalDetector(
+        min_score=settings.local_min_score,
+        min_gender_confidence=settings.local_min_gender_confidence,
+        min_face=settings.local_min_face_px,
+        max_detect_pixels=settings.local_max_detect_pixels,
+    )
     detector.warm_up()
     return detector
 

@@ -12,7 +12,8 @@ import falcon
 
 from actors.broker import make_broker
 from actors.messages import Pipeline
-from api import errors, metrics, tasks
+from api import errors, metrics, tasks, web
+from api.annotated import AnnotatedImage
 from api.auth import BasicAuth
 from api.database import CloseConnection
 from api.health import Health
@@ -52,6 +53,8 @@ def create_app(parts: Parts) -> falcon.App:
     app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.pipeline))
     app.add_route("/api/v1/tasks/{task_id:uuid}/images", ImageCollection(parts.store, parts.max_image_bytes))
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/file", ImageFile(parts.store))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/annotated", AnnotatedImage(parts.store))
+    web.install(app)
     return app
 
 

@@ -35,6 +35,10 @@ class Face:
 
 
 class Detector(Protocol):
+    #: What finds the faces, with its version where it has one; stored with each image's
+    #: result so that results can be traced to the model that produced them.
+    model: str
+
     def detect(self, image: bytes) -> list[Face]:
         """Return every face on ``image`` (JPEG bytes); ``[]`` when there is none."""
         ...

@@ -62,6 +62,7 @@ class FaceCloudClient:
         if len(timeout) != 2 or min(timeout) <= 0:
             raise ValueError(f"timeout must be (connect_s, read_s), both > 0, got {timeout!r}")
         self.base_url = normalize_base_url(base_url)
+        self.model = f"facecloud {self.base_url}"
         self.timeout = timeout
         self._email = email
         self._password = password

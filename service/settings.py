@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 
 from service.logs import configure_logging
 
+# Default WORKER_THREADS by detector: 8 threads wait on FaceCloud in parallel, while the local
+# model computes under a lock, so a second thread per process only overlaps database and file work.
+FACECLOUD_THREADS = 8
+LOCAL_THREADS = 2
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -27,6 +32,16 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -50,8 +65,13 @@ class Settings:
     facecloud_email: str | None = None
     facecloud_password: str | None = field(default=None, repr=False)
     facecloud_timeout_s: float = 30.0
+    # The local detector (detectors/local.py documents each knob).
+    local_min_score: float = 0.0
+    local_min_gender_confidence: float = 0.6
+    local_min_face_px: int = 40
+    local_max_detect_pixels: int = 4_000_000
     worker_processes: int = os.cpu_count() or 1
-    worker_threads: int = 8
+    worker_threads: int = FACECLOUD_THREADS
     max_image_bytes: int = 10 * 1024 * 1024
     log_level: str = "info"
     log_format: str = "text"
@@ -87,6 +107,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         defaults = cls()
+        detector = _choice(env, "DETECTOR", defaults.detector, ("local", "facecloud"))
         return cls(
             database_url=env.get("DATABASE_URL") or defaults.database_url,
             rabbitmq_url=env.get("RABBITMQ_URL") or defaults.rabbitmq_url,
@@ -95,13 +116,23 @@ class Settings:
             port=_int(env, "PORT", defaults.port, minimum=1),
             api_username=env.get("API_USERNAME") or None,
             api_password=env.get("API_PASSWORD") or None,
-            detector=_choice(env, "DETECTOR", defaults.detector, ("local", "facecloud")),
+            detector=detector,
             facecloud_url=env.get("FACECLOUD_URL") or defaults.facecloud_url,
             facecloud_email=env.get("FACECLOUD_EMAIL") or None,
             facecloud_password=env.get("FACECLOUD_PASSWORD") or None,
             facecloud_timeout_s=float(_int(env, "FACECLOUD_TIMEOUT_S", 30, minimum=1)),
+            local_min_score=_float(env, "LOCAL_MIN_SCORE", defaults.local_min_score),
+            local_min_gender_confidence=_float(
+                env, "LOCAL_MIN_GENDER_CONFIDENCE", defaults.local_min_gender_confidence
+            ),
+            local_min_face_px=_int(env, "LOCAL_MIN_FACE_PX", defaults.local_min_face_px, minimum=1),
+            local_max_detect_pixels=_int(
+                env, "LOCAL_MAX_DETECT_PIXELS", defaults.local_max_detect_pixels, minimum=4096
+            ),
             worker_processes=_int(env, "WORKER_PROCESSES", defaults.worker_processes, minimum=1),
-            worker_threads=_int(env, "WORKER_THREADS", defaults.worker_threads, minimum=1),
+            worker_threads=_int(
+                env, "WORKER_THREADS", FACECLOUD_THREADS if detector == "facecloud" else LOCAL_THREADS, minimum=1
+            ),
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", defaults.max_image_bytes, minimum=1),
             log_level=_choice(env, "LOG_LEVEL", defaults.log_level, ("error", "info", "debug", "debug-raw")),
             log_format=_choice(env, "LOG_FORMAT", defaults.log_format, ("text", "json")),

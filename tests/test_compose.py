@@ -299,7 +299,8 @@ def test_the_worker_container_runs_the_command_make_run_starts_with_its_concurre
         container_settings = Settings.from_env(worker["environment"])
         assert worker["command"][0] == "python"
         assert _python_m(worker["command"]) == _python_m(worker_command(container_settings)), variables
-        expected = Settings.from_env(variables or {"WORKER_PROCESSES": "2", "WORKER_THREADS": "8"})
+        # Compose defaults: 2 processes per container, and the local detector's 2 threads each.
+        expected = Settings.from_env(variables or {"WORKER_PROCESSES": "2", "WORKER_THREADS": "2"})
         assert (container_settings.worker_processes, container_settings.worker_threads) == (
             expected.worker_processes, expected.worker_threads)
 

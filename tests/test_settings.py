@@ -15,7 +15,8 @@ def test_an_empty_environment_gives_the_documented_defaults():
     assert settings.rabbitmq_url == "amqp://guest:guest@127.0.0.1:5672/%2F"
     assert (settings.host, settings.port, settings.detector) == ("127.0.0.1", 8080, "local")
     assert settings.max_image_bytes == 10 * 1024 * 1024
-    assert settings.worker_threads == 8
+    assert settings.worker_threads == 2  # the local model computes under a lock: 2 threads per process
+    assert Settings.from_env({"DETECTOR": "facecloud"}).worker_threads == 8
     assert settings.auth_enabled is False
 
 

@@ -1,0 +1,29 @@
+"""``GET …/images/{image_id}/annotated``: the image with its faces drawn, 404 like ``…/file``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import falcon
+
+from api import annotate, serialize
+from storage.errors import ImageNotFound
+from storage.files import ImageStore
+from storage.models import Face
+from storage.tasks import find_image
+
+
+class AnnotatedImage:
+    def __init__(self, store: ImageStore) -> None:
+        self.store = store
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, image_id: UUID) -> None:
+        find_image(task_id, image_id)
+        faces = [serialize.face(f) for f in Face.select().where(Face.image == image_id).order_by(Face.id)]
+        try:
+            data = annotate.draw(self.store.path(task_id, image_id), faces)
+        except FileNotFoundError:
+            # Deleted between the lookup and the read.
+            raise ImageNotFound(image_id) from None
+        resp.content_type = "image/jpeg"
+        resp.data = data

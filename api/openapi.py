@@ -1,0 +1,336 @@
+"""The OpenAPI 3.1 document of the whole HTTP surface, served at ``/openapi.json`` (no auth).
+
+Written as Python data so that shared pieces (errors, ids, the task shape) are defined once;
+``tests/test_openapi.py`` checks it against the app's real routes and real responses. Response
+objects are closed (``additionalProperties: false``, every key required), so a field that appears
+in or vanishes from the JSON without the document following fails that test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from api.tasks import DEFAULT_PAGE_SIZE, MAX_NAME_LENGTH, MAX_PAGE_SIZE
+from storage.models import IMAGE_STATUSES, TASK_STATUSES
+
+Schema = dict[str, Any]
+
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+JSON = "application/json"
+JPEG = "image/jpeg"
+
+
+def ref(name: str, kind: str = "schemas") -> Schema:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def closed(properties: Schema, description: str = "") -> Schema:
+    """An object whose keys are exactly ``properties``, all present."""
+    schema: Schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties),
+        "properties": properties,
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def nullable(schema: Schema) -> Schema:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _timestamp(description: str) -> Schema:
+    return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN, "description": description}
+
+
+def _summary_properties() -> Schema:
+    return {
+        "id": ref("Id"),
+        "name": nullable({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
+        "status": {"type": "string", "enum": list(TASK_STATUSES)},
+        "created_at": _timestamp("When the task was created (UTC, whole seconds)."),
+        "updated_at": _timestamp("When the task last changed."),
+        "started_at": nullable(_timestamp("When the last start or retry began; null while forming.")),
+        "finished_at": nullable(_timestamp("When processing ended; null until then.")),
+        "progress": ref("Progress"),
+    }
+
+
+def _schemas() -> Schema:
+    count = {"type": "integer", "minimum": 0}
+    mean_age = nullable({"type": "number", "description": "Plain mean of that gender's ages; null with none."})
+    return {
+        "Id": {"type": "string", "format": "uuid"},
+        "Error": closed(
+            {"title": {"type": "string", "minLength": 1}, "description": {"type": "string", "minLength": 1}},
+            "Every error, 401 and unknown routes included.",
+        ),
+        "NewTask": {
+            "type": "object",
+            "properties": {"name": nullable({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH})},
+            "description": "Optional body of a create; the name must not be blank.",
+        },
+        "BBox": closed(
+            {"x": {"type": "integer"}, "y": {"type": "integer"},
+             "width": {"type": "integer", "minimum": 0}, "height": {"type": "integer", "minimum": 0}},
+            "Pixels of the uploaded image as displayed (EXIF orientation applied); may be negative at the edges.",
+        ),
+        "Face": closed({
+            "bbox": ref("BBox"),
+            "gender": {"type": "string", "enum": ["male", "female", "unknown"]},
+            "age": {"type": "number", "description": "Years (FaceCloud's age.mean), a float."},
+            "score": {"type": "number"},
+        }),
+        "Image": closed({
+            "id": ref("Id"),
+            "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
+            "status": {"type": "string", "enum": list(IMAGE_STATUSES)},
+            "error": nullable({"type": "string", "description": "Why the image failed; null otherwise."}),
+            "faces": {"type": "array", "items": ref("Face")},
+        }),
+        "Progress": closed({"total": count, "done": count, "failed": count}),
+        "Statistics": closed(
+            {"total_faces": count, "total_males": count, "total_females": count,
+             "mean_age_male": mean_age, "mean_age_female": mean_age},
+            "Over the faces of the images done so far; final once the task is completed or failed. "
+            "Faces of gender unknown count in total_faces only.",
+        ),
+        "TaskSummary": closed({**_summary_properties(), "statistics": ref("Statistics")}),
+        "Task": closed(
+            {**_summary_properties(), "images": {"type": "array", "items": ref("Image")},
+             "statistics": ref("Statistics")},
+            "Images are in upload order.",
+        ),
+        "TaskPage": closed({
+            "items": {"type": "array", "items": ref("TaskSummary"), "maxItems": MAX_PAGE_SIZE},
+            "page": {"type": "integer", "minimum": 1},
+            "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            "total": count,
+        }),
+        "Health": closed({
+            "status": {"const": "ok"}, "postgres": {"const": "ok"}, "rabbitmq": {"const": "ok"},
+        }),
+        "HealthDown": closed({
+            "title": {"type": "string", "minLength": 1},
+            "description": {"type": "string", "minLength": 1},
+            "status": {"const": "unavailable"},
+            "postgres": {"enum": ["ok", "unavailable"]},
+            "rabbitmq": {"enum": ["ok", "unavailable"]},
+        }),
+    }
+
+
+_ERRORS = {
+    400: "A bad parameter or a malformed body.",
+    404: "No such task or image (a malformed id included).",
+    409: "The task is not in a state that allows this.",
+    413: "The image is larger than MAX_IMAGE_BYTES.",
+    415: "Not a JPEG (judged by content, whatever the declared type).",
+    422: "A JPEG that does not decode (truncated or corrupt).",
+    503: "PostgreSQL or RabbitMQ is unreachable; nothing was changed.",
+}
+
+
+def _responses() -> Schema:
+    error_body = {JSON: {"schema": ref("Error")}}
+    responses: Schema = {str(status): {"description": text, "content": error_body} for status, text in _ERRORS.items()}
+    responses["401"] = {
+        "description": "Credentials are configured and the request lacks valid ones.",
+        "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Basic "}}},
+        "content": error_body,
+    }
+    return responses
+
+
+def _json(schema_name: str, description: str) -> Schema:
+    return {"description": description, "content": {JSON: {"schema": ref(schema_name)}}}
+
+
+def _operation(op_id: str, tag: str, summary: str, success: dict[str, Schema], errors: tuple[int, ...],
+               **extra: Any) -> Schema:
+    responses = dict(success)
+    for status in (401, *errors, 503):
+        responses[str(status)] = ref(str(status), "responses")
+    return {"operationId": op_id, "tags": [tag], "summary": summary,
+            "security": [{"basicAuth": []}, {}], "responses": responses, **extra}
+
+
+_LOCATION = {"Location": {"required": True, "schema": {"type": "string"}}}
+# Bytes, not text: OpenAPI 3.1 leaves out "type" and names the media type.
+BINARY_JPEG: Schema = {"contentMediaType": JPEG}
+_JPEG_BODY = {"content": {JPEG: {"schema": BINARY_JPEG}}}
+
+
+def _task_paths() -> Schema:
+    page_params = [
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(TASK_STATUSES)}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "page_size", "in": "query",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}},
+    ]
+    created = {**_json("Task", "The new task (status forming)."), "headers": _LOCATION}
+    run = _json("Task", "The task as this request left it (status processing, started_at set).")
+    return {
+        "/api/v1/tasks": {
+            "post": _operation(
+                "createTask", "tasks", "Create a task", {"201": created}, (400,),
+                requestBody={"required": False, "content": {JSON: {"schema": ref("NewTask")}}},
+            ),
+            "get": _operation(
+                "listTasks", "tasks", "List tasks, newest first",
+                {"200": _json("TaskPage", "One page; a page past the end has no items.")}, (400,),
+                parameters=page_params,
+            ),
+        },
+        "/api/v1/tasks/{task_id}": {
+            "parameters": [ref("TaskId", "parameters")],
+            "get": _operation("getTask", "tasks", "A task with its images, faces and statistics",
+                              {"200": _json("Task", "The task.")}, (404,)),
+            "delete": _operation(
+                "deleteTask", "tasks", "Delete a task and all its data, in any state (a running one is cancelled)",
+                {"204": {"description": "Deleted."}}, (404,),
+            ),
+        },
+        "/api/v1/tasks/{task_id}/start": {
+            "parameters": [ref("TaskId", "parameters")],
+            "post": _operation("startTask", "tasks", "Start processing (from forming, with at least one image)",
+                               {"202": run}, (404, 409)),
+        },
+        "/api/v1/tasks/{task_id}/retry": {
+            "parameters": [ref("TaskId", "parameters")],
+            "post": _operation("retryTask", "tasks", "Process the failed images again (from failed)",
+                               {"202": run}, (404, 409)),
+        },
+    }
+
+
+def _image_paths() -> Schema:
+    upload_body = {
+        "required": True,
+        "content": {
+            falcon.MEDIA_MULTIPART: {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {**BINARY_JPEG, "description": "The JPEG."},
+                        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
+                                 "description": "Default: the uploaded file's name."},
+                    },
+                },
+                "encoding": {"file": {"contentType": f"{JPEG}, application/octet-stream"}},
+            },
+            JPEG: {"schema": {**BINARY_JPEG, "description": "The raw JPEG bytes; then ?name= is required."}},
+        },
+    }
+    image_params = [ref("TaskId", "parameters"), ref("ImageId", "parameters")]
+    return {
+        "/api/v1/tasks/{task_id}/images": {
+            "parameters": [ref("TaskId", "parameters")],
+            "post": _operation(
+                "addImage", "images", "Add one image to a forming task",
+                {"201": {**_json("Image", "The image (status pending, no faces)."), "headers": _LOCATION}},
+                (400, 404, 409, 413, 415, 422),
+                parameters=[{"name": "name", "in": "query", "schema": {"type": "string", "minLength": 1},
+                             "description": "The image's name, for a raw image/jpeg body."}],
+                requestBody=upload_body,
+            ),
+        },
+        "/api/v1/tasks/{task_id}/images/{image_id}/file": {
+            "parameters": image_params,
+            "get": _operation("getImageFile", "images", "The stored image, byte for byte as uploaded",
+                              {"200": {"description": "The JPEG.", **_JPEG_BODY}}, (404,)),
+        },
+        "/api/v1/tasks/{task_id}/images/{image_id}/annotated": {
+            "parameters": image_params,
+            "get": _operation(
+                "getAnnotatedImage", "images", "The image with each face's box and a 'female · 28' label drawn",
+                {"200": {"description": "A new JPEG, upright (EXIF orientation applied), same size.", **_JPEG_BODY}},
+                (404,),
+            ),
+        },
+    }
+
+
+def _open(op_id: str, tag: str, summary: str, responses: dict[str, Schema]) -> Schema:
+    """An operation that never needs credentials."""
+    return {"get": {"operationId": op_id, "tags": [tag], "summary": summary, "responses": responses}}
+
+
+def _service_paths() -> Schema:
+    html = {"content": {"text/html": {"schema": {"type": "string"}}}}
+    return {
+        "/health": _open(
+            "health", "service", "Liveness, and whether PostgreSQL and RabbitMQ answer",
+            {"200": _json("Health", "Everything answers."), "503": _json("HealthDown", "A dependency is down.")},
+        ),
+        "/metrics": _open(
+            "metrics", "service", "Prometheus metrics (text exposition format)",
+            {"200": {"description": "Requests by route, method and status; tasks and images by status.",
+                     "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        ),
+        "/openapi.json": _open(
+            "openapi", "service", "This document",
+            {"200": {"description": "OpenAPI 3.1.", "content": {JSON: {"schema": {"type": "object"}}}}},
+        ),
+        "/docs": _open(
+            "docs", "web", "Interactive API reference (Swagger UI, served locally)",
+            {"200": {"description": "An HTML page.", **html}},
+        ),
+        "/": _open(
+            "webPage", "web", "The web page: tasks, uploads, faces drawn, statistics",
+            {"200": {"description": "An HTML page; its API calls go to /api/v1.", **html}},
+        ),
+    }
+
+
+DESCRIPTION = """\
+Face-analysis batch jobs: create a task, upload JPEG images into it, start it; workers find every face
+(box, gender, age) and the task ends with its statistics.
+
+* Every `/api/v1` route needs HTTP Basic auth when the service has `API_USERNAME`/`API_PASSWORD` set
+  (401 with `WWW-Authenticate: Basic` otherwise); `/health`, `/metrics`, `/openapi.json`, `/docs` and `/`
+  never do.
+* Every error is JSON `{"title", "description"}`, unknown routes (404) and wrong methods (405) included.
+* Timestamps are ISO 8601 UTC with whole seconds (`2026-11-24T10:00:00Z`); ids are UUIDs.
+* Every response carries `X-Request-ID` (the client's own if it sent a sane one).
+* Files under `/static/` (the web page's) and `/docs/assets/` (Swagger UI's) are plain static files.
+"""
+
+
+def document() -> Schema:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "facetasks", "version": "1", "description": DESCRIPTION},
+        "tags": [
+            {"name": "tasks", "description": "Tasks: create, list, read, start, retry, delete."},
+            {"name": "images", "description": "Images of a task: upload, read back, read with faces drawn."},
+            {"name": "service", "description": "Health, metrics, this document."},
+            {"name": "web", "description": "Pages for people."},
+        ],
+        "paths": {**_task_paths(), **_image_paths(), **_service_paths()},
+        "components": {
+            "schemas": _schemas(),
+            "responses": _responses(),
+            "parameters": {
+                "TaskId": {"name": "task_id", "in": "path", "required": True, "schema": ref("Id")},
+                "ImageId": {"name": "image_id", "in": "path", "required": True, "schema": ref("Id")},
+            },
+            "securitySchemes": {
+                "basicAuth": {"type": "http", "scheme": "basic",
+                              "description": "Needed only when the service has credentials configured."},
+            },
+        },
+    }
+
+
+class OpenApiDocument:
+    def __init__(self) -> None:
+        self.body = document()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.body

@@ -1,0 +1,23 @@
+// The page-wide error (role=alert) and notice lines under the top bar.
+
+const error = () => document.getElementById("error");
+const notice = () => document.getElementById("notice");
+let noticeTimer;
+
+export function showError(err) {
+  const text = err && err.title ? `${err.title}: ${err.description}` : String(err);
+  error().textContent = text;
+  error().hidden = false;
+}
+
+export function clearError() {
+  error().hidden = true;
+  error().textContent = "";
+}
+
+export function notify(text) {
+  notice().textContent = text;
+  notice().hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { notice().hidden = true; }, 5000);
+}

