@@ -4,10 +4,12 @@ broker and database outages. Each ends with the task exactly as DESIGN.md says."
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from dramatiq import Message
@@ -69,18 +71,47 @@ def assert_exact(task: dict, images: dict[str, bytes], stats: dict) -> None:
     assert task["statistics"] == pytest.approx(stats)
 
 
+def running_task(service: ServiceProcess, emu, count: int, latency_ms: int, calls: int) -> tuple[str, dict, dict]:
+    """A task of ``count`` numbered images, started, once the emulator has seen ``calls`` detect calls."""
+    emu.configure(latency_ms=latency_ms)
+    images, stats = numbered_images(count)
+    task_id = service.create_task(images)
+    assert service.start_task(task_id).status_code == 202
+    while emu.stats()["detect_calls"] < calls:
+        time.sleep(0.05)
+    return task_id, images, stats
+
+
+@contextmanager
+def broker_down() -> Iterator[None]:
+    _run("rabbitmqctl", "-q", "stop_app")
+    try:
+        yield
+    finally:
+        _run("rabbitmqctl", "-q", "start_app")
+
+
+@contextmanager
+def postgres_down() -> Iterator[None]:
+    version = sorted(os.listdir("/etc/postgresql"))[0]
+    _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop")
+    try:
+        yield
+    finally:
+        _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
 def rows_of(task_id: str) -> int:
     with db.connection_context():
         return Task.select().where(Task.id == task_id).count() + Image.select().where(Image.task == task_id).count()
 
 
 def test_a_worker_killed_mid_task_loses_no_image_and_counts_none_twice(service, emu):
-    emu.configure(latency_ms=300)
-    images, stats = numbered_images(16)
-    task_id = service.create_task(images)
-    assert service.start_task(task_id).status_code == 202
-    while emu.stats()["detect_calls"] < 3:
-        time.sleep(0.05)
+    task_id, images, stats = running_task(service, emu, count=16, latency_ms=300, calls=3)
 
     kill(service.worker_pids()[0])
 
@@ -112,12 +143,7 @@ def test_messages_delivered_twice_call_the_detector_once_per_image(service, emu,
 
 
 def test_delete_mid_run_stops_detector_calls_and_purges_rows_and_files(service, emu, storage_dir):
-    emu.configure(latency_ms=300)
-    images, _ = numbered_images(30)
-    task_id = service.create_task(images)
-    assert service.start_task(task_id).status_code == 202
-    while emu.stats()["detect_calls"] < 4:
-        time.sleep(0.05)
+    task_id, images, _ = running_task(service, emu, count=30, latency_ms=300, calls=4)
 
     began = time.monotonic()
     response = service.http.delete(f"{service.url}/api/v1/tasks/{task_id}")
@@ -185,23 +211,11 @@ def test_an_image_past_its_attempts_limit_fails_with_the_reason(service, emu):
     assert task["progress"] == {"total": 2, "done": 1, "failed": 1}
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
-
-
 def test_a_broker_restart_mid_task_loses_nothing(service, emu):
-    emu.configure(latency_ms=200)
-    images, stats = numbered_images(12)
-    task_id = service.create_task(images)
-    assert service.start_task(task_id).status_code == 202
-    while emu.stats()["detect_calls"] < 3:
-        time.sleep(0.05)
+    task_id, images, stats = running_task(service, emu, count=12, latency_ms=200, calls=3)
 
-    _rabbitmqctl("stop_app")
-    try:
+    with broker_down():
         time.sleep(2)
-    finally:
-        _rabbitmqctl("start_app")
 
     task = service.wait_until_final(task_id, timeout=120)
     assert_exact(task, images, stats)
@@ -211,12 +225,9 @@ def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, emu):
     images, _ = numbered_images(1)
     task_id = service.create_task(images)
 
-    _rabbitmqctl("stop_app")
-    try:
+    with broker_down():
         response = service.start_task(task_id)
         health = service.http.get(f"{service.url}/health")
-    finally:
-        _rabbitmqctl("start_app")
 
     assert response.status_code == 503
     assert response.json()["description"]
@@ -229,25 +240,12 @@ def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, emu):
     assert service.wait_until_final(task_id)["status"] == "completed"
 
 
-def _postgres(action: str) -> None:
-    version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True, check=True).stdout.split()[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action], check=True, timeout=120)
-
-
 def test_a_postgres_restart_is_a_503_meanwhile_and_the_task_still_completes(service, emu):
-    emu.configure(latency_ms=200)
-    images, stats = numbered_images(8)
-    task_id = service.create_task(images)
-    assert service.start_task(task_id).status_code == 202
-    while emu.stats()["detect_calls"] < 2:
-        time.sleep(0.05)
+    task_id, images, stats = running_task(service, emu, count=8, latency_ms=200, calls=2)
 
-    _postgres("stop")
-    try:
+    with postgres_down():
         during = service.http.get(f"{service.url}/api/v1/tasks")
         health = service.http.get(f"{service.url}/health")
-    finally:
-        _postgres("start")
 
     assert during.status_code == 503
     assert during.json()["title"] == "Database unavailable"
