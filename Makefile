@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint bench clean
+.PHONY: install browser run test lint bench clean
 
 install: $(STAMP)
 
@@ -19,9 +19,31 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/python -m service.run
 
+## Debian's Chromium and its driver for tests/test_browser.py (installed once, as root or with sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver fonts-dejavu-core; \
+	fi
+
 ## The whole suite on the local PostgreSQL and RabbitMQ (own database and vhost).
-test: install
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The benchmark on its own database and vhost (facetasks_bench); QUICK=1 for the quick mode.
+## Writes bench/results/<timestamp>.json and .png and prints a table. BENCH_ARGS passes more options.
+BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+bench: install $(BENCH_STAMP)
+	$(BIN)/python -m bench $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_ARGS)
+
+$(BENCH_STAMP): pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	rm -f $(VENV)/.bench-*
+	touch $@
 
 lint: install
 	$(BIN)/ruff check .

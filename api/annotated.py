@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import falcon
+from PIL import Image
 
 from api import annotate, serialize
 from storage.errors import ImageNotFound
@@ -25,5 +26,11 @@ class AnnotatedImage:
         except FileNotFoundError:
             # Deleted between the lookup and the read.
             raise ImageNotFound(image_id) from None
+        except Image.DecompressionBombError:
+            # Decoding it whole would take gigabytes; the original is still there at …/file.
+            raise falcon.HTTPUnprocessableEntity(
+                title="Image too large to draw on",
+                description="The image has too many pixels to annotate; fetch it from …/file instead.",
+            ) from None
         resp.content_type = "image/jpeg"
         resp.data = data

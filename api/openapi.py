@@ -20,6 +20,7 @@ Schema = dict[str, Any]
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 JSON = "application/json"
 JPEG = "image/jpeg"
+_UUID: Schema = {"type": "string", "format": "uuid"}
 
 
 def ref(name: str, kind: str = "schemas") -> Schema:
@@ -64,7 +65,7 @@ def _schemas() -> Schema:
     count = {"type": "integer", "minimum": 0}
     mean_age = nullable({"type": "number", "description": "Plain mean of that gender's ages; null with none."})
     return {
-        "Id": {"type": "string", "format": "uuid"},
+        "Id": _UUID,
         "Error": closed(
             {"title": {"type": "string", "minLength": 1}, "description": {"type": "string", "minLength": 1}},
             "Every error, 401 and unknown routes included.",
@@ -130,7 +131,8 @@ _ERRORS = {
     409: "The task is not in a state that allows this.",
     413: "The image is larger than MAX_IMAGE_BYTES.",
     415: "Not a JPEG (judged by content, whatever the declared type).",
-    422: "A JPEG that does not decode (truncated or corrupt).",
+    422: "An image that cannot be processed: a JPEG that does not decode (truncated or corrupt) on upload; "
+         "too many pixels to draw on for …/annotated.",
     503: "PostgreSQL or RabbitMQ is unreachable; nothing was changed.",
 }
 
@@ -159,6 +161,10 @@ def _operation(op_id: str, tag: str, summary: str, success: dict[str, Schema], e
             "security": [{"basicAuth": []}, {}], "responses": responses, **extra}
 
 
+# Written out in each path rather than as $refs, their schemas too: Swagger UI drops a $ref'd path
+# parameter when the operation has parameters of its own, and shows a $ref'd schema as "any".
+TASK_ID: Schema = {"name": "task_id", "in": "path", "required": True, "schema": _UUID}
+IMAGE_ID: Schema = {"name": "image_id", "in": "path", "required": True, "schema": _UUID}
 _LOCATION = {"Location": {"required": True, "schema": {"type": "string"}}}
 # Bytes, not text: OpenAPI 3.1 leaves out "type" and names the media type.
 BINARY_JPEG: Schema = {"contentMediaType": JPEG}
@@ -187,7 +193,7 @@ def _task_paths() -> Schema:
             ),
         },
         "/api/v1/tasks/{task_id}": {
-            "parameters": [ref("TaskId", "parameters")],
+            "parameters": [TASK_ID],
             "get": _operation("getTask", "tasks", "A task with its images, faces and statistics",
                               {"200": _json("Task", "The task.")}, (404,)),
             "delete": _operation(
@@ -196,12 +202,12 @@ def _task_paths() -> Schema:
             ),
         },
         "/api/v1/tasks/{task_id}/start": {
-            "parameters": [ref("TaskId", "parameters")],
+            "parameters": [TASK_ID],
             "post": _operation("startTask", "tasks", "Start processing (from forming, with at least one image)",
                                {"202": run}, (404, 409)),
         },
         "/api/v1/tasks/{task_id}/retry": {
-            "parameters": [ref("TaskId", "parameters")],
+            "parameters": [TASK_ID],
             "post": _operation("retryTask", "tasks", "Process the failed images again (from failed)",
                                {"202": run}, (404, 409)),
         },
@@ -219,7 +225,7 @@ def _image_paths() -> Schema:
                     "properties": {
                         "file": {**BINARY_JPEG, "description": "The JPEG."},
                         "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
-                                 "description": "Default: the uploaded file's name."},
+                                 "description": "Default: the uploaded file's name.", "examples": ["team photo"]},
                     },
                 },
                 "encoding": {"file": {"contentType": f"{JPEG}, application/octet-stream"}},
@@ -227,10 +233,10 @@ def _image_paths() -> Schema:
             JPEG: {"schema": {**BINARY_JPEG, "description": "The raw JPEG bytes; then ?name= is required."}},
         },
     }
-    image_params = [ref("TaskId", "parameters"), ref("ImageId", "parameters")]
+    image_params = [TASK_ID, IMAGE_ID]
     return {
         "/api/v1/tasks/{task_id}/images": {
-            "parameters": [ref("TaskId", "parameters")],
+            "parameters": [TASK_ID],
             "post": _operation(
                 "addImage", "images", "Add one image to a forming task",
                 {"201": {**_json("Image", "The image (status pending, no faces)."), "headers": _LOCATION}},
@@ -250,7 +256,7 @@ def _image_paths() -> Schema:
             "get": _operation(
                 "getAnnotatedImage", "images", "The image with each face's box and a 'female · 28' label drawn",
                 {"200": {"description": "A new JPEG, upright (EXIF orientation applied), same size.", **_JPEG_BODY}},
-                (404,),
+                (404, 422),
             ),
         },
     }
@@ -316,10 +322,6 @@ def document() -> Schema:
         "components": {
             "schemas": _schemas(),
             "responses": _responses(),
-            "parameters": {
-                "TaskId": {"name": "task_id", "in": "path", "required": True, "schema": ref("Id")},
-                "ImageId": {"name": "image_id", "in": "path", "required": True, "schema": ref("Id")},
-            },
             "securitySchemes": {
                 "basicAuth": {"type": "http", "scheme": "basic",
                               "description": "Needed only when the service has credentials configured."},

@@ -16,11 +16,18 @@ function fill(el, attrs, children) {
     else if (key === "style") Object.assign(el.style, value);
     else el.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
-  }
+  el.append(...nodes(children));
   return el;
+}
+
+// Children as nodes: nested arrays flattened, null/undefined/false (a condition not met) left out.
+function nodes(children) {
+  return children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
+    .map((c) => (c instanceof Node ? c : String(c)));
+}
+
+export function replace(el, ...children) {
+  el.replaceChildren(...nodes(children));
 }
 
 // "female · 28": whole years, half up, as the annotated JPEG writes it.

@@ -5,18 +5,19 @@
 // image id across polls, so an image is loaded once and does not flicker.
 
 import { imageUrl } from "./api.js";
-import { badge, faceLabel, h, plural } from "./dom.js";
+import { badge, faceLabel, h, plural, replace } from "./dom.js";
 
-// A label above a box this close to the top would be cut off: it goes inside instead.
-const LABEL_ROOM = 0.08;
+// A label above a box closer than this (rendered pixels) to the image's top would be cut off:
+// it goes inside the box instead.
+const LABEL_ROOM_PX = 18;
 
 function percent(value, whole) {
   return `${(value / whole) * 100}%`;
 }
 
-function faceBox(face, index, width, height) {
+function faceBox(face, index, width, height, scale) {
   const { x, y, width: w, height: hgt } = face.bbox;
-  const inside = y / height < LABEL_ROOM;
+  const inside = y * scale < LABEL_ROOM_PX;
   return h("div", {
     class: `face-box ${face.gender}${inside ? " label-inside" : ""}`,
     dataset: { index: String(index) },
@@ -34,6 +35,8 @@ class ImageCard {
     this.el = h("figure", { class: "image-card", dataset: { imageId: image.id } },
       h("div", { class: "frame" }, this.photo, this.boxes), this.caption);
     this.photo.addEventListener("load", () => this.drawBoxes());
+    // Positions are in percent and follow by themselves; where a label fits depends on the scale.
+    new ResizeObserver(() => this.drawBoxes()).observe(this.photo);
     this.update(image);
   }
 
@@ -42,7 +45,7 @@ class ImageCard {
     if (before === JSON.stringify(image)) return;
     this.image = image;
     const faces = image.status === "done" ? plural(image.faces.length, "face") : null;
-    this.caption.replaceChildren(
+    replace(this.caption,
       h("span", { class: "image-name" }, image.name), badge(image.status),
       faces && h("span", { class: "face-count muted" }, faces),
       image.status === "done" && image.faces.length
@@ -55,7 +58,8 @@ class ImageCard {
   drawBoxes() {
     const { naturalWidth: width, naturalHeight: height } = this.photo;
     if (!width || !height) return; // not loaded yet: the load event draws them
-    this.boxes.replaceChildren(...this.image.faces.map((f, i) => faceBox(f, i, width, height)));
+    const scale = this.photo.clientHeight / height;
+    this.boxes.replaceChildren(...this.image.faces.map((f, i) => faceBox(f, i, width, height, scale)));
     this.el.dataset.boxesDrawn = String(this.image.faces.length);
   }
 }

@@ -1,0 +1,98 @@
+"""Headless Chromium (Debian's ``chromium`` + ``chromium-driver``) driven by selenium, for the browser tests."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Where the lead (or a developer) finds the screenshots of the last run, beside each test's own copy.
+SCREENSHOT_DIR = Path("/tmp/facetasks-screenshots")
+WINDOW = (1280, 1000)
+CHROME_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+    "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+)
+
+
+def unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not path.exists():
+            return f"{path} is missing: apt-get install chromium chromium-driver"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed: pip install selenium"
+    return None
+
+
+def chrome(credentials: tuple[str, str] | None = None) -> Any:
+    """A fresh headless Chromium with its own profile; answers HTTP Basic challenges with
+    ``credentials`` the way a person types them into the browser's prompt."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROME_FLAGS, f"--user-data-dir={tempfile.mkdtemp(prefix='facetasks-chrome-')}",
+                 f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.enable_bidi = True  # for the auth handler
+    # Leave confirm() dialogs to the test (BiDi sessions would otherwise dismiss them at once).
+    options.unhandled_prompt_behavior = "ignore"
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    if credentials:
+        driver.network.add_auth_handler(*credentials)
+    return driver
+
+
+def select(element: Any, value: str) -> None:
+    from selenium.webdriver.support.select import Select
+
+    Select(element).select_by_value(value)
+
+
+def accept_dialog(driver: Any) -> str:
+    """Accept the page's confirm() dialog; return its text."""
+    alert = wait_for(lambda: driver.switch_to.alert, 5, "a dialog")
+    text = alert.text
+    alert.accept()
+    return text
+
+
+def console_errors(driver: Any) -> list[dict[str, Any]]:
+    """Errors logged in the page since the last call: script errors, failed loads, console.error."""
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "the page") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = condition()
+        except Exception:  # an element mid-rerender is simply not there yet
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def screenshot(driver: Any, path: Path) -> Path:
+    """The whole page as a PNG at ``path``, copied to SCREENSHOT_DIR under the same name."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(WINDOW[0], max(WINDOW[1], height + 140))  # + the window's own frame
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    driver.set_window_size(*WINDOW)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SCREENSHOT_DIR / path.name)
+    return path
