@@ -6,9 +6,11 @@ actors' code (the API never imports a detector).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from uuid import UUID
 
+import pika
 import pika.exceptions
 from dramatiq import Broker, Message
 from dramatiq.errors import BrokerError
@@ -19,15 +21,23 @@ DETECT_ACTOR = "detect_image"
 AGGREGATE_ACTOR = "aggregate_task"
 
 _BROKER_ERRORS = (BrokerError, pika.exceptions.AMQPError, OSError)
+# Messages made durable per RabbitMQ transaction; bounds the broker's buffer per commit.
+PUBLISH_BATCH = 500
+_PERSISTENT = pika.BasicProperties(delivery_mode=2)
 
 
 class QueueUnavailable(Exception):
     """RabbitMQ cannot be reached or refused a publish."""
 
 
+def _message(queue: str, actor: str, arg: str) -> Message:
+    return Message(queue_name=queue, actor_name=actor, args=(arg,), kwargs={}, options={})
+
+
 class Pipeline:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
+        self._batch = threading.local()
 
     def check(self) -> None:
         """Raise ``QueueUnavailable`` unless this thread's broker connection is usable now.
@@ -52,15 +62,39 @@ class Pipeline:
             raise QueueUnavailable(f"RabbitMQ did not answer: {error}") from error
 
     def detect_images(self, image_ids: Iterable[UUID]) -> None:
-        for image_id in image_ids:
-            self._send(DETECT_QUEUE, DETECT_ACTOR, str(image_id))
+        """Publish one detect message per image, in transactional batches.
+
+        Waiting for a publisher confirm per message made starting a 5,000-image task take
+        seconds; a RabbitMQ transaction makes a whole batch durable in one round trip.
+        """
+        messages = [_message(DETECT_QUEUE, DETECT_ACTOR, str(image_id)) for image_id in image_ids]
+        try:
+            self.broker.declare_queue(DETECT_QUEUE, ensure=True)
+            channel = self._batch_channel()
+            for start in range(0, len(messages), PUBLISH_BATCH):
+                for message in messages[start : start + PUBLISH_BATCH]:
+                    channel.basic_publish(
+                        exchange="", routing_key=DETECT_QUEUE, body=message.encode(), properties=_PERSISTENT
+                    )
+                channel.tx_commit()
+        except _BROKER_ERRORS as error:
+            self._batch.channel = None
+            del self.broker.connection
+            raise QueueUnavailable(f"RabbitMQ refused the messages: {error}") from error
+
+    def _batch_channel(self):
+        """This thread's transactional channel, on the broker's connection of this thread."""
+        channel = getattr(self._batch, "channel", None)
+        if channel is None or not channel.is_open:
+            channel = self._batch.channel = self.broker.connection.channel()
+            channel.tx_select()
+        return channel
 
     def aggregate(self, task_id: UUID) -> None:
         self._send(AGGREGATE_QUEUE, AGGREGATE_ACTOR, str(task_id))
 
     def _send(self, queue: str, actor: str, arg: str) -> None:
-        message = Message(queue_name=queue, actor_name=actor, args=(arg,), kwargs={}, options={})
         try:
-            self.broker.enqueue(message)
+            self.broker.enqueue(_message(queue, actor, arg))
         except _BROKER_ERRORS as error:
             raise QueueUnavailable(f"RabbitMQ refused a message: {error}") from error

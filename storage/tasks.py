@@ -1,8 +1,10 @@
 """Task lifecycle as the API drives it: create, add images, start, retry, delete.
 
 Every state change is one conditional ``UPDATE … RETURNING`` whose condition is the rule
-("only from forming"), so two concurrent requests cannot both pass it. Lock order is
-always the task row first, then its images, as in ``storage.pipeline``.
+("only from forming"), so two concurrent requests cannot both pass it. These lock the
+task row first, then its images; they act on tasks none of whose images a worker holds
+(forming, failed, or a purge whose condition is that none is processing), so they never
+meet the workers' opposite order (``storage.pipeline``).
 """
 
 from __future__ import annotations

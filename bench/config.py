@@ -1,0 +1,66 @@
+"""How big each scenario is, in the full mode and in the quick mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from service.settings import LOCAL_THREADS
+
+
+@dataclass(frozen=True)
+class Sizes:
+    quick: bool = False
+    # 1. throughput against C/L: images in all, split into tasks, at each processes x threads.
+    throughput_images: int = 2000
+    throughput_tasks: int = 4
+    throughput_latency_ms: int = 200
+    throughput_configs: tuple[tuple[int, int], ...] = ((2, 4), (2, 8), (2, 16))
+    upload_threads: int = 4
+    # 2. pipeline overhead beside the two ceilings, at this processes x threads.
+    overhead_images: int = 5000
+    overhead_config: tuple[int, int] = (2, 8)
+    noop_messages: int = 10000
+    # 3. local detector: images of each fixture, worker threads per process.
+    local_images: tuple[tuple[str, int], ...] = (("astronaut.jpg", 200), ("astronaut-1080p.jpg", 60))
+    local_threads: int = LOCAL_THREADS  # the service default with DETECTOR=local
+    # 4. API latency: a task of this many images x faces, load threads, seconds per run.
+    latency_images: int = 1000
+    latency_faces: int = 3
+    latency_threads: tuple[int, ...] = (1, 4)
+    latency_duration_s: float = 15.0
+    latency_max_requests: int = 3000
+    # 5. worker memory after these many images in all.
+    memory_checkpoints: tuple[int, ...] = (1000, 10000)
+    memory_task_images: int = 1000
+
+    @classmethod
+    def full(cls) -> Sizes:
+        return cls()
+
+    @classmethod
+    def quick_mode(cls) -> Sizes:
+        return cls(
+            quick=True,
+            throughput_images=300,
+            throughput_tasks=3,
+            overhead_images=1000,
+            noop_messages=3000,
+            local_images=(("astronaut.jpg", 100), ("astronaut-1080p.jpg", 16)),
+            latency_duration_s=4.0,
+            latency_max_requests=1000,
+            memory_checkpoints=(300, 2000),
+        )
+
+    def with_images(self, images: int) -> Sizes:
+        """Every image count scaled to about ``images`` (a tiny smoke run)."""
+        tasks = max(1, min(self.throughput_tasks, images // 10))
+        return replace(
+            self,
+            throughput_images=images,
+            throughput_tasks=tasks,
+            overhead_images=images,
+            noop_messages=images,
+            latency_images=images,
+            memory_checkpoints=(images, 2 * images),
+            memory_task_images=images,
+        )

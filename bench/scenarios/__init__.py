@@ -1,0 +1,19 @@
+"""The benchmark's scenarios, in the order they run; each takes a ``Context`` and returns a JSON-able dict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bench.context import Context
+from bench.scenarios import latency, local, memory, overhead, throughput
+
+Scenario = Callable[[Context], dict[str, Any]]
+
+SCENARIOS: dict[str, Scenario] = {
+    "throughput": throughput.run,
+    "overhead": overhead.run,
+    "local": local.run,
+    "latency": latency.run,
+    "memory": memory.run,
+}

@@ -1,0 +1,114 @@
+"""Test images and rows written straight into the database and the image store.
+
+Used where going through the API would measure the API instead of the thing in question (a
+1,000-image task to read back, the rows of a ceiling run, 10,000 images for the memory run).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from peewee import fn
+from PIL import Image as PILImage
+
+from detectors.emulator_faces import face, make_jpeg
+from storage.db import db
+from storage.files import ImageStore
+from storage.models import Face, Image, Task
+
+BATCH = 1000
+
+
+def face_jpegs(count: int, seed: int = 6) -> list[bytes]:
+    """Small distinct JPEGs, each telling the emulator to answer 1 to 3 faces."""
+    rng = random.Random(seed)
+    images = []
+    for index in range(count):
+        faces = [
+            face(rng.randint(0, 40), rng.randint(0, 40), 20, 20, rng.choice(("male", "female", "unknown")),
+                 round(rng.uniform(18, 70), 1))
+            for _ in range(1 + index % 3)
+        ]
+        images.append(make_jpeg(64, 64, faces=faces, color=(index % 256, (index * 7) % 256, 128)))
+    return images
+
+
+def noise_jpeg(target_bytes: int = 100 * 1024) -> bytes:
+    """A JPEG of random pixels just over ``target_bytes`` (noise does not compress)."""
+    rng = random.Random(100)
+    side = 128
+    while True:
+        pixels = rng.randbytes(side * side * 3)
+        buffer = io.BytesIO()
+        PILImage.frombytes("RGB", (side, side), pixels).save(buffer, format="JPEG", quality=85)
+        if buffer.tell() >= target_bytes:
+            return buffer.getvalue()
+        side += 16
+
+
+def task_row(status: str, remaining: int = 0, name: str | None = None) -> uuid.UUID:
+    task_id = uuid.uuid4()
+    finished = status in ("completed", "failed")
+    Task.insert(
+        id=task_id, name=name, status=status, remaining=remaining,
+        created_at=fn.now(), updated_at=fn.now(),
+        started_at=fn.now() if status != "forming" else None, finished_at=fn.now() if finished else None,
+    ).execute()
+    return task_id
+
+
+def image_rows(task_id: uuid.UUID, count: int, status: str, sizes: Sequence[int] = (1,)) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(count)]
+    for start in range(0, count, BATCH):
+        rows = [(i, task_id, f"img-{start + n:05d}.jpg", status, sizes[(start + n) % len(sizes)])
+                for n, i in enumerate(ids[start : start + BATCH])]
+        Image.insert_many(rows, fields=[Image.id, Image.task, Image.name, Image.status, Image.size]).execute()
+    return ids
+
+
+def face_rows(image_ids: Sequence[uuid.UUID], per_image: int, seed: int = 4) -> None:
+    rng = random.Random(seed)
+    fields = [Face.image, Face.x, Face.y, Face.width, Face.height, Face.gender, Face.age, Face.score]
+    rows = [
+        (image_id, rng.randint(-10, 600), rng.randint(-10, 400), 64, 64,
+         rng.choice(("male", "female", "unknown")), round(rng.uniform(18, 70), 1), 0.99)
+        for image_id in image_ids for _ in range(per_image)
+    ]
+    for start in range(0, len(rows), BATCH):
+        Face.insert_many(rows[start : start + BATCH], fields=fields).execute()
+
+
+def forming_task(store_root: Path, images: Sequence[bytes], count: int) -> str:
+    """A forming task of ``count`` pending images (cycling through ``images``) with their files."""
+    store = ImageStore(store_root)
+    with db.connection_context(), db.atomic():
+        task_id = task_row("forming")
+        ids = image_rows(task_id, count, "pending", [len(data) for data in images])
+    for index, image_id in enumerate(ids):
+        path = store.path(task_id, image_id)
+        if index == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(images[index % len(images)])
+    return str(task_id)
+
+
+def queued_task(count: int) -> tuple[str, list[str]]:
+    """A processing task of ``count`` queued images and no files: the ceiling actors' input."""
+    with db.connection_context(), db.atomic():
+        task_id = task_row("processing", remaining=count)
+        ids = image_rows(task_id, count, "queued")
+    return str(task_id), [str(i) for i in ids]
+
+
+def completed_task(count: int, faces_per_image: int) -> str:
+    """A completed task of ``count`` done images with ``faces_per_image`` faces each (rows only)."""
+    with db.connection_context(), db.atomic():
+        task_id = task_row("completed")
+        ids = image_rows(task_id, count, "done", [os.urandom(1)[0] + 1000])
+        face_rows(ids, faces_per_image)
+    return str(task_id)

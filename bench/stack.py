@@ -1,0 +1,287 @@
+"""The benchmark's own stack: database, vhost, FaceCloud emulator, API and workers, as subprocesses.
+
+Every child is started in a session of its own (Ctrl-C reaches the harness only, which then stops
+them in order) and with a parent-death signal, so a harness killed with SIGKILL takes its children
+along. The API and the workers run the very commands ``make run`` runs (``service.run``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+import requests
+
+from bench import procs
+from service.run import api_command, worker_command
+from service.settings import Settings
+from storage.db import db, init_db
+from storage.migrate import migrate
+
+BENCH_NAME = "facetasks_bench"
+MAINTENANCE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+EMULATOR_EMAIL = "bench@example.com"
+EMULATOR_PASSWORD = "bench-secret"
+ROOT = Path(__file__).resolve().parent.parent
+STOP_GRACE_S = 30.0
+READY_ATTEMPT_S = 90.0
+SERVICE_PREFIXES = (
+    "API_", "FACECLOUD_", "WORKER_", "DETECT", "LOCAL_", "LOG_", "HOUSEKEEPING_", "STALE_", "UNSENT_", "RETRY_",
+    "MAX_IMAGE", "PROMETHEUS_", "prometheus_", "dramatiq_",
+)
+
+
+class StackError(RuntimeError):
+    """A part of the stack did not start or answer."""
+
+
+def _rabbitmqctl(*args: str, check: bool = True) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, timeout=120)
+
+
+class Resources:
+    """The benchmark's PostgreSQL database and RabbitMQ vhost (both named ``name``): created fresh,
+    dropped at the end."""
+
+    def __init__(self, name: str = BENCH_NAME) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise ValueError(f"not a plain lower-case identifier: {name!r}")
+        self.name = name
+        self.database_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        self.rabbitmq_url = f"amqp://guest:guest@127.0.0.1:5672/{name}"
+
+    def create(self) -> None:
+        self._drop_database()
+        with self._maintenance() as cur:
+            cur.execute(f"CREATE DATABASE {self.name}")
+        migrate(init_db(self.database_url, max_connections=4))
+        _rabbitmqctl("delete_vhost", self.name, check=False)
+        _rabbitmqctl("add_vhost", self.name)
+        _rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    def drop(self) -> None:
+        with contextlib.suppress(Exception):
+            db.close_all()
+        self._drop_database()
+        _rabbitmqctl("delete_vhost", self.name, check=False)
+
+    def truncate(self) -> None:
+        """Empty the tables between scenarios, so each one starts from the same state."""
+        with db.connection_context():
+            db.execute_sql("TRUNCATE tasks CASCADE")
+
+    def _drop_database(self) -> None:
+        with self._maintenance() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    @contextlib.contextmanager
+    def _maintenance(self):  # type: ignore[no-untyped-def]
+        conn = psycopg2.connect(MAINTENANCE_URL, connect_timeout=5)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the harness dies, whatever kills it."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except FileNotFoundError:
+            return ""
+
+
+class Children:
+    """Every process the harness started, so all of them are stopped whatever happens."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: list[Child] = []
+        self._serial = 0
+
+    def spawn(self, name: str, command: list[str], env: dict[str, str]) -> Child:
+        self._serial += 1
+        log = self.logs / f"{self._serial:02d}-{name}.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )
+        child = Child(name, proc, log)
+        self.running.append(child)
+        return child
+
+    def stop(self, child: Child, grace_s: float = STOP_GRACE_S) -> None:
+        """SIGTERM, then SIGKILL to its whole process group if it does not stop within ``grace_s``."""
+        if child.proc.poll() is None:
+            child.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.proc.wait(timeout=grace_s)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)  # the group is the child's own session
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.proc.wait(timeout=10)
+        if child in self.running:
+            self.running.remove(child)
+
+    def stop_all(self) -> None:
+        for child in reversed(list(self.running)):
+            self.stop(child, grace_s=10)
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str, child: Child | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if child is not None and child.proc.poll() is not None:
+            raise StackError(f"{what}: {child.name} exited with {child.proc.returncode}\n{child.tail()}")
+        if time.monotonic() > deadline:
+            raise StackError(f"{what}: not within {timeout_s:.0f} s\n{child.tail() if child else ''}")
+        time.sleep(0.05)
+
+
+class EmulatorProcess:
+    """``python -m detectors.emulator`` on a free port; latency switchable over HTTP."""
+
+    def __init__(self, children: Children) -> None:
+        self.children = children
+        self.child: Child | None = None
+        self.url = ""
+
+    def start(self) -> EmulatorProcess:
+        command = [
+            sys.executable, "-m", "detectors.emulator", "--port", "0",
+            "--email", EMULATOR_EMAIL, "--password", EMULATOR_PASSWORD,
+        ]
+        self.child = self.children.spawn("emulator", command, {**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        def listening() -> bool:
+            found = re.search(r"listening on (http://\S+)", self.child.tail()) if self.child else None
+            if found:
+                self.url = found.group(1)
+            return bool(found)
+
+        wait_until(listening, READY_ATTEMPT_S, "emulator start", self.child)
+        return self
+
+    def configure(self, latency_ms: int) -> None:
+        response = requests.post(f"{self.url}/_emulator/config", json={"latency_ms": latency_ms}, timeout=10)
+        response.raise_for_status()
+
+    def stats(self) -> dict[str, object]:
+        return requests.get(f"{self.url}/_emulator/stats", timeout=10).json()
+
+
+@dataclass
+class Workers:
+    child: Child
+    processes: int
+    threads: int
+
+    def worker_pids(self) -> list[int]:
+        """The Dramatiq worker processes (the main process's first children; forks come after)."""
+        return procs.children(self.child.pid)[: self.processes]
+
+
+class ServiceStack:
+    """The API and the workers of the service, configured for the benchmark's database and vhost."""
+
+    def __init__(
+        self, children: Children, resources: Resources, storage_dir: Path, emulator_url: str, port: int
+    ) -> None:
+        self.children = children
+        self.resources = resources
+        self.storage_dir = storage_dir
+        self.emulator_url = emulator_url
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.api: Child | None = None
+        self.workers: Workers | None = None
+        self._serial = 0
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The service's environment; Dramatiq's metrics fork listens on 127.0.0.1 and a free port."""
+        self._serial += 1
+        metrics_dir = self.storage_dir.parent / "metrics" / str(self._serial)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        # The caller's own service settings must not leak into the benchmark's stack.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SERVICE_PREFIXES)}
+        env.update(
+            DATABASE_URL=self.resources.database_url,
+            RABBITMQ_URL=self.resources.rabbitmq_url,
+            STORAGE_DIR=str(self.storage_dir),
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            DETECTOR="facecloud",
+            FACECLOUD_URL=self.emulator_url,
+            FACECLOUD_EMAIL=EMULATOR_EMAIL,
+            FACECLOUD_PASSWORD=EMULATOR_PASSWORD,
+            LOG_LEVEL="info",
+            PYTHONUNBUFFERED="1",
+            dramatiq_prom_host="127.0.0.1",
+            dramatiq_prom_port=str(free_port()),
+            dramatiq_prom_db=str(metrics_dir),
+        )
+        env.update(extra)
+        return env
+
+    def start_api(self) -> None:
+        env = self.env()
+        self.api = self.children.spawn("api", api_command(Settings.from_env(env)), env)
+
+        def healthy() -> bool:
+            try:
+                return requests.get(f"{self.url}/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(healthy, READY_ATTEMPT_S, "API start", self.api)
+
+    def start_workers(self, processes: int, threads: int, **extra: str) -> Workers:
+        self.stop_workers()
+        env = self.env(WORKER_PROCESSES=str(processes), WORKER_THREADS=str(threads), **extra)
+        child = self.children.spawn("workers", worker_command(Settings.from_env(env)), env)
+        wait_until(
+            lambda: child.tail(10**7).count("Worker process is ready for action") >= processes,
+            READY_ATTEMPT_S, "workers start", child,
+        )
+        self.workers = Workers(child, processes, threads)
+        return self.workers
+
+    def stop_workers(self) -> None:
+        if self.workers is not None:
+            self.children.stop(self.workers.child)
+            self.workers = None
