@@ -5,7 +5,7 @@ the state the caller believes in and says whether it happened:
 
 * an image is claimed by one queue message at a time (``claimed_by``); a redelivery of
   that same message may claim it again, any other message finds nothing to do;
-* an image ends (done or failed) in one transaction with the task's ``remaining``
+* an image ends (done or failed) in one statement with the task's ``remaining``
   counter, so a redelivery can never count twice;
 * lock order is the image row, then the task row: the purge, which deletes a task with
   its images, takes no lock while an image is being processed (its condition fails).
@@ -22,7 +22,7 @@ from peewee import Case, fn
 
 from detectors.base import Face as DetectedFace
 from storage.db import db
-from storage.models import Face, Image, Task
+from storage.models import Image, Task
 from storage.tasks import purge_cancelled
 
 
@@ -45,16 +45,30 @@ WHERE i.id = %(image)s AND t.id = i.task_id AND NOT t.cancelled AND t.status = '
 RETURNING i.task_id, i.attempts
 """
 
+# One statement, so one round trip and no explicit transaction: the image's status, its
+# faces (replaced, never appended: a redelivery must not add them twice) and the task's
+# counter change together or not at all. The counter moves last, so the task row shared by
+# every image of the task is locked only at the end.
 _END_IMAGE_SQL = """
-UPDATE images
-SET status = %(status)s, error = %(error)s, model = %(model)s, claimed_by = NULL, updated_at = clock_timestamp()
-WHERE id = %(image)s AND status = 'processing' AND claimed_by = %(message)s
-"""
-
-_COUNT_DOWN_SQL = """
-UPDATE tasks SET remaining = remaining - 1, updated_at = now()
-WHERE id = %(task)s AND NOT cancelled AND status = 'processing'
-RETURNING remaining
+WITH ended AS (
+    UPDATE images
+    SET status = %(status)s, error = %(error)s, model = %(model)s, claimed_by = NULL, updated_at = clock_timestamp()
+    WHERE id = %(image)s AND status = 'processing' AND claimed_by = %(message)s
+    RETURNING id
+), old_faces AS (
+    DELETE FROM faces WHERE image_id IN (SELECT id FROM ended)
+), new_faces AS (
+    INSERT INTO faces (image_id, x, y, width, height, gender, age, score)
+    SELECT ended.id, f.x, f.y, f.width, f.height, f.gender, f.age, f.score
+    FROM ended, unnest(%(xs)s::int[], %(ys)s::int[], %(widths)s::int[], %(heights)s::int[],
+                       %(genders)s::text[], %(ages)s::float8[], %(scores)s::float8[])
+         AS f(x, y, width, height, gender, age, score)
+), counted AS (
+    UPDATE tasks SET remaining = remaining - 1, updated_at = now()
+    WHERE id = %(task)s AND NOT cancelled AND status = 'processing' AND EXISTS (SELECT 1 FROM ended)
+    RETURNING remaining
+)
+SELECT remaining FROM counted
 """
 
 
@@ -79,35 +93,30 @@ def end_image(
 ) -> int | None:
     """Record the image as done with ``faces`` found by ``model`` (or failed with ``error``).
 
-    Returns the task's images still to end, or None when the change was discarded:
-    the task was cancelled, or another message has since taken the image over.
-    The task's counter is moved last, so its row (shared by every image of the task) is
-    locked only for the end of the transaction.
+    Returns the task's images still to end, or None when the result was discarded: the
+    task was cancelled (its rows are purged, so what was written for the image no longer
+    matters), or another message has since taken the image over.
     """
-    params = {
-        "image": str(claim.image_id),
-        "message": claim.message_id,
-        "task": str(claim.task_id),
-        "status": "failed" if faces is None else "done",
-        "error": error,
-        "model": model,
-    }
-    with db.atomic() as transaction:
-        if db.execute_sql(_END_IMAGE_SQL, params).rowcount == 0:
-            transaction.rollback()
-            return None
-        # Replaced, never appended: a redelivered message must not add its faces twice.
-        Face.delete().where(Face.image == claim.image_id).execute()
-        if faces:
-            Face.insert_many(
-                [(claim.image_id, f.x, f.y, f.width, f.height, f.gender, f.age, f.score) for f in faces],
-                fields=[Face.image, Face.x, Face.y, Face.width, Face.height, Face.gender, Face.age, Face.score],
-            ).execute()
-        counted = db.execute_sql(_COUNT_DOWN_SQL, params).fetchone()
-        if counted is None:
-            transaction.rollback()
-            return None
-        return counted[0]
+    found = faces or []
+    row = db.execute_sql(
+        _END_IMAGE_SQL,
+        {
+            "image": str(claim.image_id),
+            "message": claim.message_id,
+            "task": str(claim.task_id),
+            "status": "failed" if faces is None else "done",
+            "error": error,
+            "model": model,
+            "xs": [f.x for f in found],
+            "ys": [f.y for f in found],
+            "widths": [f.width for f in found],
+            "heights": [f.height for f in found],
+            "genders": [f.gender for f in found],
+            "ages": [f.age for f in found],
+            "scores": [f.score for f in found],
+        },
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def abandon_image(image_id: UUID, message_id: str, task_id: UUID) -> bool:
