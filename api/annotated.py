@@ -10,7 +10,7 @@ from PIL import Image
 from api import annotate, serialize
 from storage.errors import ImageNotFound
 from storage.files import ImageStore
-from storage.models import Face
+from storage.reports import image_faces
 from storage.tasks import find_image
 
 
@@ -20,7 +20,7 @@ class AnnotatedImage:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, image_id: UUID) -> None:
         find_image(task_id, image_id)
-        faces = [serialize.face(f) for f in Face.select().where(Face.image == image_id).order_by(Face.id)]
+        faces = [serialize.face(f) for f in image_faces(image_id)]
         try:
             data = annotate.draw(self.store.path(task_id, image_id), faces)
         except FileNotFoundError:

@@ -8,7 +8,7 @@ from uuid import UUID
 import falcon
 
 from api import serialize
-from api.tasks import task_name
+from api.names import checked_name
 from api.uploads import receive
 from storage.db import db
 from storage.errors import ImageNotFound
@@ -26,7 +26,7 @@ class ImageCollection:
         find_task(task_id)  # 404 before reading a body meant for nothing
         with self.store.incoming() as incoming:
             given = receive(req, incoming, self.max_image_bytes)
-            name = task_name(given, "The image name ('name' part, ?name= or the file's name)")
+            name = checked_name(given, "The image name ('name' part, ?name= or the file's name)")
             if name is None:
                 raise falcon.HTTPBadRequest(
                     title="Missing name", description="Give the image a name: a 'name' part, ?name=, or a file name."

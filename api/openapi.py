@@ -12,7 +12,8 @@ from typing import Any
 
 import falcon
 
-from api.tasks import DEFAULT_PAGE_SIZE, MAX_NAME_LENGTH, MAX_PAGE_SIZE
+from api.names import MAX_NAME_LENGTH
+from api.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from storage.models import IMAGE_STATUSES, TASK_STATUSES
 
 Schema = dict[str, Any]

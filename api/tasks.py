@@ -10,6 +10,7 @@ import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
 from api import serialize
+from api.names import checked_name
 from storage.db import db
 from storage.files import ImageStore
 from storage.models import TASK_STATUSES
@@ -18,22 +19,8 @@ from storage.tasks import cancel_task, create_task, purge_cancelled, retry_task,
 
 logger = logging.getLogger(__name__)
 
-MAX_NAME_LENGTH = 255
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-
-
-def task_name(value: object, source: str) -> str | None:
-    """Validate an optional name given in ``source`` (for the error message)."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise falcon.HTTPBadRequest(title="Invalid name", description=f"{source} must be a non-empty string.")
-    if len(value) > MAX_NAME_LENGTH:
-        raise falcon.HTTPBadRequest(
-            title="Invalid name", description=f"{source} must be at most {MAX_NAME_LENGTH} characters."
-        )
-    return value
 
 
 class TaskCollection:
@@ -43,7 +30,7 @@ class TaskCollection:
             raise falcon.HTTPBadRequest(
                 title="Invalid body", description='The body must be a JSON object like {"name": "…"}.'
             )
-        task = create_task(task_name((body or {}).get("name"), '"name"'))
+        task = create_task(checked_name((body or {}).get("name"), '"name"'))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task.id}"
         resp.media = serialize.task(task_report(task.id))

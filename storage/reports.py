@@ -110,6 +110,15 @@ ORDER BY f.image_id, f.id
 """
 
 
+_FACES_OF_IMAGE_SQL = """
+SELECT image_id::text, x, y, width, height, gender, age, score FROM faces WHERE image_id = %s ORDER BY id
+"""
+
+
+def image_faces(image_id: UUID) -> list[FaceRow]:
+    return [FaceRow._make(row) for row in db.execute_sql(_FACES_OF_IMAGE_SQL, (str(image_id),)).fetchall()]
+
+
 def task_report(task_id: UUID) -> TaskReport:
     """The whole task: every image in upload order with its faces.
 
