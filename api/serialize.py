@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from detectors.base import Face
 from storage.models import Image
-from storage.reports import FaceRow, ImageReport, ImageRow, Progress, Statistics, TaskReport
+from storage.reports import ImageReport, ImageRow, Progress, Statistics, TaskReport
 
 
 def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def face(f: FaceRow) -> dict[str, Any]:
+def face(f: Face) -> dict[str, Any]:
     return {
         "bbox": {"x": f.x, "y": f.y, "width": f.width, "height": f.height},
         "gender": f.gender,
@@ -22,7 +23,7 @@ def face(f: FaceRow) -> dict[str, Any]:
     }
 
 
-def image(i: Image | ImageRow, faces: list[FaceRow] | None = None) -> dict[str, Any]:
+def image(i: Image | ImageRow, faces: list[Face] | None = None) -> dict[str, Any]:
     return {
         "id": str(i.id),
         "name": i.name,

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from peewee import fn
 
+from detectors.base import Face
 from storage.db import db
 from storage.errors import TaskNotFound
 from storage.models import Image, Task
@@ -42,21 +43,10 @@ class ImageRow(NamedTuple):
     error: str | None
 
 
-class FaceRow(NamedTuple):
-    image_id: str
-    x: int
-    y: int
-    width: int
-    height: int
-    gender: str
-    age: float
-    score: float
-
-
 @dataclass
 class ImageReport:
     image: ImageRow
-    faces: list[FaceRow] = field(default_factory=list)
+    faces: list[Face] = field(default_factory=list)
 
 
 @dataclass
@@ -111,12 +101,12 @@ ORDER BY f.image_id, f.id
 
 
 _FACES_OF_IMAGE_SQL = """
-SELECT image_id::text, x, y, width, height, gender, age, score FROM faces WHERE image_id = %s ORDER BY id
+SELECT x, y, width, height, gender, age, score FROM faces WHERE image_id = %s ORDER BY id
 """
 
 
-def image_faces(image_id: UUID) -> list[FaceRow]:
-    return [FaceRow._make(row) for row in db.execute_sql(_FACES_OF_IMAGE_SQL, (str(image_id),)).fetchall()]
+def image_faces(image_id: UUID) -> list[Face]:
+    return [Face(*row) for row in db.execute_sql(_FACES_OF_IMAGE_SQL, (str(image_id),)).fetchall()]
 
 
 def task_report(task_id: UUID) -> TaskReport:
@@ -129,9 +119,9 @@ def task_report(task_id: UUID) -> TaskReport:
     if task is None:
         raise TaskNotFound(task_id)
     images = [ImageRow._make(row) for row in db.execute_sql(_IMAGES_SQL, (str(task_id),)).fetchall()]
-    faces: dict[str, list[FaceRow]] = defaultdict(list)
-    for row in db.execute_sql(_FACES_SQL, (str(task_id),)).fetchall():
-        faces[row[0]].append(FaceRow._make(row))
+    faces: dict[str, list[Face]] = defaultdict(list)
+    for image_id, *face in db.execute_sql(_FACES_SQL, (str(task_id),)).fetchall():
+        faces[image_id].append(Face(*face))
     counts = Progress(
         total=len(images),
         done=sum(1 for i in images if i.status == "done"),
