@@ -66,6 +66,18 @@ def _is_multipart(req: falcon.Request) -> bool:
 
 
 def _receive_multipart(req: falcon.Request, incoming: Incoming, max_bytes: int) -> str | None:
+    if not req.content_length:  # Falcon's parser needs a length; without a body there is no file anyway
+        raise _missing_file()
+    try:
+        return _read_parts(req, incoming, max_bytes)
+    except UnicodeDecodeError:
+        # Falcon decodes part headers lazily and lets a bad byte escape as this error.
+        raise falcon.HTTPBadRequest(
+            title="Malformed multipart/form-data request media", description="A part's headers are not valid text."
+        ) from None
+
+
+def _read_parts(req: falcon.Request, incoming: Incoming, max_bytes: int) -> str | None:
     got_file = False
     filename = name = None
     for part in req.get_media():
@@ -79,7 +91,11 @@ def _receive_multipart(req: falcon.Request, incoming: Incoming, max_bytes: int) 
             name = part.get_text()
         # Other parts are skipped: the parser drains each part before the next one.
     if not got_file:
-        raise falcon.HTTPBadRequest(
-            title="Missing file", description="The multipart body needs a part named 'file' holding the image."
-        )
+        raise _missing_file()
     return name if name is not None else filename
+
+
+def _missing_file() -> falcon.HTTPError:
+    return falcon.HTTPBadRequest(
+        title="Missing file", description="The multipart body needs a part named 'file' holding the image."
+    )

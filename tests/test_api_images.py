@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 
 from PIL import Image
 
 from detectors.emulator_faces import make_jpeg
 from tests.conftest import MAX_IMAGE_BYTES
-from tests.helpers import create_task, upload, upload_form
+from tests.helpers import create_task, multipart, upload, upload_form
 
 
 def _noisy_jpeg(min_bytes: int) -> bytes:
@@ -119,8 +120,11 @@ def test_an_image_without_a_name_or_bytes_is_a_400(client):
     )
     empty = upload(client, task["id"], b"", "empty.jpg")
     no_file = upload_form(client, task["id"], {"name": "lonely"})
+    no_body = client.simulate_post(
+        f"/api/v1/tasks/{task['id']}/images", body=b"", headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
 
-    assert (no_name.status_code, empty.status_code, no_file.status_code) == (400, 400, 400)
+    assert (no_name.status_code, empty.status_code, no_file.status_code, no_body.status_code) == (400, 400, 400, 400)
     assert "name" in no_name.json["description"]
     assert "file" in no_file.json["description"]
 
@@ -147,3 +151,40 @@ def test_the_file_of_an_unknown_image_is_a_404(client):
 
     assert client.simulate_get(f"/api/v1/tasks/{task['id']}/images/{uuid.uuid4()}/file").status_code == 404
     assert client.simulate_get(f"/api/v1/tasks/{task['id']}/images/{image['id']}/file").status_code == 404
+
+
+def _mutations(data: bytes, count: int, seed: int) -> list[bytes]:
+    """``count`` damaged copies of ``data``: bytes flipped, cut out, inserted, the end truncated."""
+    rnd = random.Random(seed)
+    damaged = []
+    for _ in range(count):
+        copy = bytearray(data)
+        for _ in range(rnd.randint(1, 5)):
+            pos = rnd.randrange(len(copy))
+            choice = rnd.random()
+            if choice < 0.4:
+                copy[pos] = rnd.randrange(256)
+            elif choice < 0.7:
+                del copy[pos : pos + rnd.randint(1, 50)]
+            else:
+                copy[pos:pos] = rnd.randbytes(rnd.randint(1, 20))
+        damaged.append(bytes(copy[: rnd.choice([len(copy), rnd.randrange(1, len(copy) + 1)])]))
+    return damaged
+
+
+def test_damaged_uploads_get_a_client_error_never_a_500_and_leave_no_file(client, storage_dir):
+    task = create_task(client)
+    body, content_type = multipart({"file": ("a.jpg", _noisy_jpeg(2_000), "image/jpeg"), "name": "x"})
+    forms = [(b, content_type) for b in _mutations(body, 200, seed=1)]
+    raws = [(b, "image/jpeg") for b in _mutations(_noisy_jpeg(2_000), 200, seed=2)]
+
+    codes = {
+        client.simulate_post(f"/api/v1/tasks/{task['id']}/images", body=b, headers={"Content-Type": ct}).status_code
+        for b, ct in forms + raws
+    }
+
+    assert codes <= {201, 400, 413, 415, 422}, codes
+    accepted = client.simulate_get(f"/api/v1/tasks/{task['id']}").json["images"]
+    stored = list((storage_dir / task["id"]).glob("*.jpg")) if (storage_dir / task["id"]).exists() else []
+    assert len(stored) == len(accepted)
+    assert list((storage_dir / ".incoming").iterdir()) == []
