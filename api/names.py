@@ -13,6 +13,8 @@ def checked_name(value: object, source: str) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise falcon.HTTPBadRequest(title="Invalid name", description=f"{source} must be a non-empty string.")
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise falcon.HTTPBadRequest(title="Invalid name", description=f"{source} must not contain a NUL character.")
     if len(value) > MAX_NAME_LENGTH:
         raise falcon.HTTPBadRequest(
             title="Invalid name", description=f"{source} must be at most {MAX_NAME_LENGTH} characters."

@@ -13,7 +13,7 @@ from typing import Any
 import falcon
 
 from api.names import MAX_NAME_LENGTH
-from api.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from api.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE
 from storage.models import IMAGE_STATUSES, TASK_STATUSES
 
 Schema = dict[str, Any]
@@ -109,7 +109,7 @@ def _schemas() -> Schema:
         ),
         "TaskPage": closed({
             "items": {"type": "array", "items": ref("TaskSummary"), "maxItems": MAX_PAGE_SIZE},
-            "page": {"type": "integer", "minimum": 1},
+            "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
             "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             "total": count,
         }),
@@ -175,7 +175,7 @@ _JPEG_BODY = {"content": {JPEG: {"schema": BINARY_JPEG}}}
 def _task_paths() -> Schema:
     page_params = [
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(TASK_STATUSES)}},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
         {"name": "page_size", "in": "query",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}},
     ]

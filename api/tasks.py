@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Far past any real list, and small enough to echo back as a JSON integer.
+MAX_PAGE = 1_000_000_000
 
 
 class TaskCollection:
@@ -39,7 +41,7 @@ class TaskCollection:
         status = req.get_param("status")
         if status is not None and status not in TASK_STATUSES:
             raise falcon.HTTPInvalidParam(f"it must be one of {', '.join(TASK_STATUSES)}", "status")
-        page = req.get_param_as_int("page", min_value=1, default=1)
+        page = req.get_param_as_int("page", min_value=1, max_value=MAX_PAGE, default=1)
         page_size = req.get_param_as_int("page_size", min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
         reports, total = task_page(status, page, page_size)
         resp.media = {

@@ -139,6 +139,8 @@ def task_page(status: str | None, page: int, page_size: int) -> tuple[list[TaskR
     """One page of tasks, newest first, and the number of tasks in all pages."""
     visible = ~Task.cancelled if status is None else (~Task.cancelled & (Task.status == status))
     total = Task.select().where(visible).count()
+    if (page - 1) * page_size >= total:  # past the end (however far: no OFFSET overflow)
+        return [], total
     tasks = list(
         Task.select()
         .where(visible)

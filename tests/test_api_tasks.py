@@ -57,7 +57,7 @@ def test_malformed_json_is_a_400_with_a_description(client):
 
 
 def test_a_name_that_is_not_a_string_is_refused(client):
-    for body in ({"name": 42}, {"name": ""}, {"name": "x" * 256}, ["name"]):
+    for body in ({"name": 42}, {"name": ""}, {"name": "x" * 256}, {"name": "nul\u0000"}, ["name"]):
         result = client.simulate_post("/api/v1/tasks", json=body)
         assert result.status_code == 400, body
         assert result.json["description"]
@@ -76,11 +76,13 @@ def test_the_list_is_newest_first_and_paged(client):
     first = client.simulate_get("/api/v1/tasks", params={"page": 1, "page_size": 2}).json
     third = client.simulate_get("/api/v1/tasks", params={"page": 3, "page_size": 2}).json
     beyond = client.simulate_get("/api/v1/tasks", params={"page": 9, "page_size": 2}).json
+    far_beyond = client.simulate_get("/api/v1/tasks", params={"page": 10**9, "page_size": 100}).json
 
     assert [t["id"] for t in first["items"]] == ids[::-1][:2]
     assert (first["page"], first["page_size"], first["total"]) == (1, 2, 5)
     assert [t["id"] for t in third["items"]] == [ids[0]]
     assert beyond == {"items": [], "page": 9, "page_size": 2, "total": 5}
+    assert far_beyond == {"items": [], "page": 10**9, "page_size": 100, "total": 5}
 
 
 def test_list_items_are_task_summaries_without_images(client):
@@ -110,7 +112,8 @@ def test_the_list_filters_by_status(client):
 
 
 def test_bad_list_parameters_are_400s_that_name_the_parameter(client):
-    for params in ({"page": 0}, {"page": "x"}, {"page_size": 0}, {"page_size": 101}, {"status": "done"}):
+    for params in ({"page": 0}, {"page": "x"}, {"page": 10**20}, {"page_size": 0}, {"page_size": 101},
+                   {"status": "done"}):
         result = client.simulate_get("/api/v1/tasks", params=params)
         assert result.status_code == 400, params
         assert next(iter(params)) in result.json["description"] or next(iter(params)) in result.json["title"]
