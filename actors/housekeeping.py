@@ -19,7 +19,7 @@ from service.settings import Settings
 from storage import housekeeping as sweeps
 from storage.db import init_db
 from storage.files import ImageStore
-from storage.tasks import purge_cancelled
+from storage.tasks import purge
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,7 @@ class Housekeeper:
                 logger.warning("housekeeping: finishing task %s", task_id)
                 self.pipeline.aggregate(task_id)
             for task_id in sweeps.cancelled_tasks():
-                if purge_cancelled(task_id):
-                    self.store.remove_task(task_id)
+                if purge(task_id, self.store):
                     logger.info("housekeeping: purged cancelled task %s", task_id)
             self._remove_stray_files()
 

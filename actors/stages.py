@@ -12,7 +12,7 @@ from actors.messages import Pipeline
 from detectors.base import Detector, Face
 from storage import pipeline as states
 from storage.files import ImageStore
-from storage.tasks import purge_cancelled
+from storage.tasks import purge
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Stages:
         if status is not None:
             logger.info("task %s %s", task_id, status)
         else:
-            self.purge(UUID(task_id))
+            self._purge(UUID(task_id))
 
     def fail_image(self, image_id: UUID, message_id: str, reason: str) -> None:
         """Fail an image its message has given up on; the last image ends the run."""
@@ -61,10 +61,9 @@ class Stages:
         if claim is not None:
             self._end(claim, None, reason)
 
-    def purge(self, task_id: UUID) -> None:
+    def _purge(self, task_id: UUID) -> None:
         """Delete a cancelled task's rows and files once no stage works on it."""
-        if purge_cancelled(task_id):
-            self.store.remove_task(task_id)
+        if purge(task_id, self.store):
             logger.info("task %s purged after cancellation", task_id)
 
     def _end(

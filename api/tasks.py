@@ -15,7 +15,7 @@ from storage.db import db
 from storage.files import ImageStore
 from storage.models import TASK_STATUSES
 from storage.reports import task_page, task_report
-from storage.tasks import cancel_task, create_task, purge_cancelled, retry_task, start_task
+from storage.tasks import cancel_task, create_task, purge, retry_task, start_task
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,7 @@ class TaskItem:
         cancel_task(task_id)
         # With no image in a worker's hands the task goes now; otherwise that worker
         # purges it as soon as it lets go of its image.
-        if purge_cancelled(task_id):
-            self.store.remove_task(task_id)
+        purge(task_id, self.store)
         resp.status = falcon.HTTP_204
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 from peewee import fn
 
 from storage.errors import ImageNotFound, TaskNotFound, WrongState
+from storage.files import ImageStore
 from storage.models import Image, Task
 
 
@@ -114,6 +115,14 @@ def purge_cancelled(task_id: UUID) -> bool:
     )
     return bool(list(deleted))
 
+
+
+def purge(task_id: UUID, store: ImageStore) -> bool:
+    """``purge_cancelled``, then the task's files once its rows are gone; True if it was purged."""
+    if not purge_cancelled(task_id):
+        return False
+    store.remove_task(task_id)
+    return True
 
 
 def find_image(task_id: UUID, image_id: UUID) -> Image:
