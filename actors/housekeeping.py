@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dramatiq.middleware import Middleware
 
 from actors.broker import make_broker
+from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, QueueUnavailable
 from service.settings import Settings
 from storage import housekeeping as sweeps
@@ -34,6 +35,7 @@ STRAY_UPLOAD_S = 3600
 class Housekeeper:
     def __init__(self, pipeline: Pipeline, store: ImageStore, settings: Settings) -> None:
         self.pipeline = pipeline
+        self.dispatcher = Dispatcher(pipeline, settings.task_window)
         self.store = store
         self.settings = settings
 
@@ -44,11 +46,14 @@ class Housekeeper:
             released = sweeps.release_stale_claims(self.settings.stale_claim_s)
             if released:
                 logger.warning("housekeeping: %d images held too long were queued again", released)
-            if self.pipeline.waiting_detections() == 0:
-                unsent = sweeps.unsent_images(self.settings.unsent_after_s, RESEND_BATCH)
-                if unsent:
-                    logger.warning("housekeeping: re-sending %d queued images that had no message", len(unsent))
-                    self.pipeline.detect_images(unsent)
+            unsent = sweeps.unsent_images(self.settings.unsent_after_s, self.settings.stale_claim_s, RESEND_BATCH)
+            if unsent:
+                logger.warning("housekeeping: sending %d queued images that had no message", len(unsent))
+                self.dispatcher.send(unsent)
+            for task_id in sweeps.stalled_runs(self.settings.unsent_after_s):
+                sent = self.dispatcher.fill(task_id, from_start=True)
+                if sent:
+                    logger.warning("housekeeping: task %s had stalled; %d images queued", task_id, sent)
             for task_id in sweeps.unfinished_runs(UNFINISHED_AFTER_S):
                 logger.warning("housekeeping: finishing task %s", task_id)
                 self.pipeline.aggregate(task_id)
@@ -56,6 +61,7 @@ class Housekeeper:
                 if purge(task_id, self.store):
                     logger.info("housekeeping: purged cancelled task %s", task_id)
             self._remove_stray_files()
+            sweeps.record_sweep()
 
     def _remove_stray_files(self) -> None:
         on_disk = self.store.task_ids()

@@ -19,6 +19,7 @@ DETECT_QUEUE = "detect"
 AGGREGATE_QUEUE = "aggregate"
 DETECT_ACTOR = "detect_image"
 AGGREGATE_ACTOR = "aggregate_task"
+DISPATCH_ACTOR = "dispatch_task"
 
 _BROKER_ERRORS = (BrokerError, pika.exceptions.AMQPError, OSError)
 # Messages made durable per RabbitMQ transaction; bounds the broker's buffer per commit.
@@ -53,14 +54,6 @@ class Pipeline:
                 del self.broker.connection
         raise QueueUnavailable("RabbitMQ is unreachable")
 
-    def waiting_detections(self) -> int:
-        """Detect messages ready in the queue (not those a worker holds or a retry delays)."""
-        try:
-            return self.broker.get_queue_message_counts(DETECT_QUEUE)[0]
-        except _BROKER_ERRORS as error:
-            del self.broker.connection  # the next call connects afresh
-            raise QueueUnavailable(f"RabbitMQ did not answer: {error}") from error
-
     def detect_images(self, image_ids: Iterable[UUID]) -> None:
         """Publish one detect message per image, in transactional batches.
 
@@ -92,6 +85,11 @@ class Pipeline:
 
     def aggregate(self, task_id: UUID) -> None:
         self._send(AGGREGATE_QUEUE, AGGREGATE_ACTOR, str(task_id))
+
+    def dispatch(self, task_id: UUID) -> None:
+        """Ask the pipeline to queue a run's first images (on the small control queue, so
+        that it is not behind every detect message)."""
+        self._send(AGGREGATE_QUEUE, DISPATCH_ACTOR, str(task_id))
 
     def _send(self, queue: str, actor: str, arg: str) -> None:
         try:

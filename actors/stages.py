@@ -8,7 +8,8 @@ from uuid import UUID
 
 from dramatiq.middleware import CurrentMessage
 
-from actors.messages import Pipeline
+from actors.dispatcher import Dispatcher
+from actors.messages import Pipeline, QueueUnavailable
 from detectors.base import Detector, Face
 from storage import pipeline as states
 from storage.files import ImageStore
@@ -18,10 +19,13 @@ logger = logging.getLogger(__name__)
 
 
 class Stages:
-    def __init__(self, detector: Detector, store: ImageStore, pipeline: Pipeline, max_attempts: int) -> None:
+    def __init__(
+        self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int
+    ) -> None:
         self.detector = detector
         self.store = store
         self.pipeline = pipeline
+        self.dispatcher = dispatcher
         self.max_attempts = max_attempts
 
     def detect_image(self, image_id: str) -> None:
@@ -47,6 +51,11 @@ class Stages:
             return
         self._end(claim, self.detector.detect(data), model=self.detector.model)
 
+    def dispatch_task(self, task_id: str) -> None:
+        """Queue the first window of a run that was just started or retried; safe to run twice."""
+        sent = self.dispatcher.fill(UUID(task_id))
+        logger.info("task %s: %d images queued", task_id, sent)
+
     def aggregate_task(self, task_id: str) -> None:
         """End a run whose images have all ended; safe to run twice."""
         status = states.finish_task(UUID(task_id))
@@ -69,8 +78,8 @@ class Stages:
     def _end(
         self, claim: states.Claim, faces: Sequence[Face] | None, error: str | None = None, model: str | None = None
     ) -> None:
-        remaining = states.end_image(claim, faces, error, model)
-        if remaining is None:
+        ended = states.end_image(claim, faces, error, model)
+        if ended is None:
             logger.info("image %s of task %s: result discarded", claim.image_id, claim.task_id)
             self._let_go_if_cancelled(claim.image_id, claim.message_id)
             return
@@ -78,11 +87,17 @@ class Stages:
             logger.warning("image %s of task %s failed: %s", claim.image_id, claim.task_id, error)
         else:
             logger.info("image %s of task %s: %d faces (%s)", claim.image_id, claim.task_id, len(faces or ()), model)
-        if remaining == 0:
+        if ended.queued is not None:
+            try:
+                self.dispatcher.send([ended.queued])
+            except QueueUnavailable as error:
+                # Committed as queued and unsent: housekeeping sends it.
+                logger.warning("image %s of task %s: not sent yet: %s", ended.queued, claim.task_id, error)
+        if ended.remaining == 0:
             self.pipeline.aggregate(claim.task_id)
 
     def _let_go_if_cancelled(self, image_id: UUID, message_id: str) -> None:
         task_id = states.cancelled_task_of(image_id)
-        if task_id is not None and states.abandon_image(image_id, message_id, task_id):
-            self.store.remove_task(task_id)
-            logger.info("task %s purged after cancellation", task_id)
+        if task_id is not None:
+            states.abandon_image(image_id, message_id)
+            self._purge(task_id)

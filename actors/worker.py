@@ -21,8 +21,9 @@ from dramatiq.middleware import (
 
 from actors import metrics
 from actors.broker import make_broker
+from actors.dispatcher import Dispatcher
 from actors.housekeeping import Housekeeping
-from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, Pipeline
+from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, DISPATCH_ACTOR, Pipeline
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.stages import Stages
 from detectors.base import BadImageError, Detector, DetectorAuthError
@@ -70,15 +71,17 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, settings: Settings) 
         time_limit=DETECT_TIME_LIMIT_MS,
         throws=(BadImageError, DetectorAuthError),
     )
-    dramatiq.actor(
-        stages.aggregate_task,
-        broker=broker,
-        actor_name=AGGREGATE_ACTOR,
-        queue_name=AGGREGATE_QUEUE,
-        max_retries=AGGREGATE_MAX_RETRIES,
-        min_backoff=settings.retry_min_backoff_ms,
-        max_backoff=settings.retry_max_backoff_ms,
-    )
+    # The control stages: few messages, on a queue of their own so they never wait behind detections.
+    for stage, name in ((stages.dispatch_task, DISPATCH_ACTOR), (stages.aggregate_task, AGGREGATE_ACTOR)):
+        dramatiq.actor(
+            stage,
+            broker=broker,
+            actor_name=name,
+            queue_name=AGGREGATE_QUEUE,
+            max_retries=AGGREGATE_MAX_RETRIES,
+            min_backoff=settings.retry_min_backoff_ms,
+            max_backoff=settings.retry_max_backoff_ms,
+        )
 
 
 def setup() -> None:
@@ -102,7 +105,11 @@ def setup() -> None:
     broker = make_broker(settings.rabbitmq_url, middleware)
     dramatiq.set_broker(broker)
     detector = metrics.MeasuredDetector(make_detector(settings), settings.detector)
-    stages = Stages(detector, ImageStore(settings.storage_dir), Pipeline(broker), settings.max_attempts)
+    pipeline = Pipeline(broker)
+    stages = Stages(
+        detector, ImageStore(settings.storage_dir), pipeline, Dispatcher(pipeline, settings.task_window),
+        settings.max_attempts,
+    )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.
     broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)

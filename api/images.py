@@ -1,26 +1,40 @@
-"""Image resources: upload one image into a task, and read its stored bytes back."""
+"""Image resources: upload one image into a task, page through its images, read one's bytes."""
 
 from __future__ import annotations
 
-import uuid
 from uuid import UUID
 
 import falcon
 
 from api import serialize
+from api.etag import not_modified
 from api.names import checked_name
+from api.params import paging, status_filter
 from api.uploads import receive
-from storage.db import db
 from storage.errors import ImageNotFound
 from storage.files import ImageStore
 from storage.jpeg import CorruptJpegError, NotJpegError, check_jpeg
+from storage.models import IMAGE_STATUSES
+from storage.reports import find_summary, images_page
 from storage.tasks import add_image, find_image, find_task
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
 
 
 class ImageCollection:
     def __init__(self, store: ImageStore, max_image_bytes: int) -> None:
         self.store = store
         self.max_image_bytes = max_image_bytes
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
+        status = status_filter(req, IMAGE_STATUSES)
+        page, page_size = paging(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        task = find_summary(task_id)
+        if not_modified(req, resp, task):
+            return
+        texts, total = images_page(task, status, page, page_size)
+        resp.media = serialize.page(serialize.image_texts(texts), page, page_size, total)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         find_task(task_id)  # 404 before reading a body meant for nothing
@@ -39,16 +53,9 @@ class ImageCollection:
                 ) from None
             except CorruptJpegError as error:
                 raise falcon.HTTPUnprocessableEntity(title="Corrupt JPEG", description=str(error)) from None
-            image_id = uuid.uuid4()
-            try:
-                with db.atomic():
-                    image = add_image(task_id, image_id, name, incoming.size)
-                    self.store.keep(incoming, task_id, image_id)
-            except BaseException:
-                self.store.remove(task_id, image_id)
-                raise
+            image = add_image(self.store, incoming, task_id, name)
         resp.status = falcon.HTTP_201
-        resp.location = f"/api/v1/tasks/{task_id}/images/{image_id}/file"
+        resp.location = f"/api/v1/tasks/{task_id}/images/{image.id}/file"
         resp.media = serialize.image(image)
 
 

@@ -12,8 +12,10 @@ from typing import Any
 
 import falcon
 
+from api import images
 from api.names import MAX_NAME_LENGTH
-from api.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE
+from api.params import MAX_PAGE
+from api.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from storage.models import IMAGE_STATUSES, TASK_STATUSES
 
 Schema = dict[str, Any]
@@ -113,6 +115,12 @@ def _schemas() -> Schema:
             "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             "total": count,
         }),
+        "ImagePage": closed({
+            "items": {"type": "array", "items": ref("Image"), "maxItems": images.MAX_PAGE_SIZE},
+            "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            "page_size": {"type": "integer", "minimum": 1, "maximum": images.MAX_PAGE_SIZE},
+            "total": count,
+        }),
         "Health": closed({
             "status": {"const": "ok"}, "postgres": {"const": "ok"}, "rabbitmq": {"const": "ok"},
         }),
@@ -170,17 +178,40 @@ _LOCATION = {"Location": {"required": True, "schema": {"type": "string"}}}
 # Bytes, not text: OpenAPI 3.1 leaves out "type" and names the media type.
 BINARY_JPEG: Schema = {"contentMediaType": JPEG}
 _JPEG_BODY = {"content": {JPEG: {"schema": BINARY_JPEG}}}
+# Conditional reads of a task and of its image pages: the ETag is the task's version.
+IF_NONE_MATCH: Schema = {
+    "name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+    "description": "The ETag of an earlier response: 304 with no body when the task has not changed since.",
+}
+_ETAG = {"ETag": {"required": True, "schema": {"type": "string"}}}
+NOT_MODIFIED: Schema = {"description": "Not modified since the given ETag; no body.", "headers": _ETAG}
+
+
+def _paging(statuses: tuple[str, ...], default_size: int, max_size: int) -> list[Schema]:
+    return [
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(statuses)}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
+        {"name": "page_size", "in": "query",
+         "schema": {"type": "integer", "minimum": 1, "maximum": max_size, "default": default_size}},
+    ]
+
+
+def _with_etag(response: Schema) -> Schema:
+    return {**response, "headers": _ETAG}
 
 
 def _task_paths() -> Schema:
-    page_params = [
-        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(TASK_STATUSES)}},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
-        {"name": "page_size", "in": "query",
-         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}},
-    ]
+    page_params = _paging(TASK_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     created = {**_json("Task", "The new task (status forming)."), "headers": _LOCATION}
-    run = _json("Task", "The task as this request left it (status processing, started_at set).")
+    run = _json("TaskSummary", "The task summary as this request left it (status processing, started_at set); "
+                "the pipeline queues the images.")
+    task = {"description": "The task; with ?images=false its summary (a list item, no images key).",
+            "headers": _ETAG,
+            "content": {JSON: {"schema": {"oneOf": [ref("Task"), ref("TaskSummary")]}}}}
+    with_images = {
+        "name": "images", "in": "query", "schema": {"type": "boolean", "default": True},
+        "description": "false: the summary only, the same cost whatever the task's size (for polling).",
+    }
     return {
         "/api/v1/tasks": {
             "post": _operation(
@@ -195,8 +226,10 @@ def _task_paths() -> Schema:
         },
         "/api/v1/tasks/{task_id}": {
             "parameters": [TASK_ID],
-            "get": _operation("getTask", "tasks", "A task with its images, faces and statistics",
-                              {"200": _json("Task", "The task.")}, (404,)),
+            "get": _operation(
+                "getTask", "tasks", "A task with its images (streamed, upload order), faces and statistics",
+                {"200": task, "304": NOT_MODIFIED}, (400, 404), parameters=[with_images, IF_NONE_MATCH],
+            ),
             "delete": _operation(
                 "deleteTask", "tasks", "Delete a task and all its data, in any state (a running one is cancelled)",
                 {"204": {"description": "Deleted."}}, (404,),
@@ -238,6 +271,13 @@ def _image_paths() -> Schema:
     return {
         "/api/v1/tasks/{task_id}/images": {
             "parameters": [TASK_ID],
+            "get": _operation(
+                "listImages", "images", "The task's images with their faces, a page at a time, upload order",
+                {"200": _with_etag(_json("ImagePage", "One page; a page past the end has no items.")),
+                 "304": NOT_MODIFIED},
+                (400, 404),
+                parameters=[*_paging(IMAGE_STATUSES, images.DEFAULT_PAGE_SIZE, images.MAX_PAGE_SIZE), IF_NONE_MATCH],
+            ),
             "post": _operation(
                 "addImage", "images", "Add one image to a forming task",
                 {"201": {**_json("Image", "The image (status pending, no faces)."), "headers": _LOCATION}},
@@ -315,7 +355,8 @@ def document() -> Schema:
         "info": {"title": "facetasks", "version": "1", "description": DESCRIPTION},
         "tags": [
             {"name": "tasks", "description": "Tasks: create, list, read, start, retry, delete."},
-            {"name": "images", "description": "Images of a task: upload, read back, read with faces drawn."},
+            {"name": "images", "description": "Images of a task: upload, page through, read back, read with faces "
+             "drawn."},
             {"name": "service", "description": "Health, metrics, this document."},
             {"name": "web", "description": "Pages for people."},
         ],

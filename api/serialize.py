@@ -1,20 +1,22 @@
-"""The JSON shapes of DESIGN.md: task, task summary, image, face, statistics."""
+"""The JSON shapes of DESIGN.md: task, task summary, image, face, statistics, pages."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from detectors.base import Face
-from storage.models import Image
-from storage.reports import ImageReport, ImageRow, Progress, Statistics, TaskReport
+import orjson
+
+from storage.models import Image, Task
+from storage.reports import Progress, Statistics, StoredFace, progress, statistics
 
 
 def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def face(f: Face) -> dict[str, Any]:
+def face(f: StoredFace) -> dict[str, Any]:
     return {
         "bbox": {"x": f.x, "y": f.y, "width": f.width, "height": f.height},
         "gender": f.gender,
@@ -23,21 +25,16 @@ def face(f: Face) -> dict[str, Any]:
     }
 
 
-def image(i: Image | ImageRow, faces: list[Face] | None = None) -> dict[str, Any]:
-    return {
-        "id": str(i.id),
-        "name": i.name,
-        "status": i.status,
-        "error": i.error,
-        "faces": [face(f) for f in faces or []],
-    }
+def image(i: Image) -> dict[str, Any]:
+    """A newly uploaded image: no faces yet."""
+    return {"id": str(i.id), "name": i.name, "status": i.status, "error": i.error, "faces": []}
 
 
 def _mean(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def statistics(s: Statistics) -> dict[str, Any]:
+def statistics_json(s: Statistics) -> dict[str, Any]:
     return {
         "total_faces": s.total_faces,
         "total_males": s.total_males,
@@ -47,28 +44,49 @@ def statistics(s: Statistics) -> dict[str, Any]:
     }
 
 
-def progress(p: Progress) -> dict[str, int]:
+def progress_json(p: Progress) -> dict[str, int]:
     return {"total": p.total, "done": p.done, "failed": p.failed}
 
 
-def task(report: TaskReport) -> dict[str, Any]:
-    """The task JSON; without ``images`` when the report has none loaded (a summary)."""
-    t = report.task
-    body: dict[str, Any] = {
-        "id": str(t.id),
-        "name": t.name,
-        "status": t.status,
-        "created_at": timestamp(t.created_at),
-        "updated_at": timestamp(t.updated_at),
-        "started_at": timestamp(t.started_at),
-        "finished_at": timestamp(t.finished_at),
-        "progress": progress(report.progress),
+def _head(task: Task) -> dict[str, Any]:
+    return {
+        "id": str(task.id),
+        "name": task.name,
+        "status": task.status,
+        "created_at": timestamp(task.created_at),
+        "updated_at": timestamp(task.updated_at),
+        "started_at": timestamp(task.started_at),
+        "finished_at": timestamp(task.finished_at),
+        "progress": progress_json(progress(task)),
     }
-    if report.images is not None:
-        body["images"] = [image_report(i) for i in report.images]
-    body["statistics"] = statistics(report.statistics)
-    return body
 
 
-def image_report(report: ImageReport) -> dict[str, Any]:
-    return image(report.image, report.faces)
+def summary(task: Task) -> dict[str, Any]:
+    """The task summary: the task JSON without ``images`` (a list item)."""
+    return {**_head(task), "statistics": statistics_json(statistics(task))}
+
+
+def new_task(task: Task) -> dict[str, Any]:
+    """The task JSON of a task that has no image yet."""
+    return {**_head(task), "images": [], "statistics": statistics_json(statistics(task))}
+
+
+def task_stream(task: Task, batches: Iterable[list[str]]) -> Iterator[bytes]:
+    """The whole task JSON, written a batch of images (JSON texts) at a time."""
+    head = orjson.dumps(_head(task))
+    yield head[:-1] + b',"images":['
+    separator = b""
+    for batch in batches:
+        if batch:
+            yield separator + ",".join(batch).encode()
+            separator = b","
+    yield b'],"statistics":' + orjson.dumps(statistics_json(statistics(task))) + b"}"
+
+
+def page(items: list[Any], page_number: int, page_size: int, total: int) -> dict[str, Any]:
+    return {"items": items, "page": page_number, "page_size": page_size, "total": total}
+
+
+def image_texts(texts: list[str]) -> list[orjson.Fragment]:
+    """Image JSON built by PostgreSQL, embedded as it is."""
+    return [orjson.Fragment(t) for t in texts]

@@ -1,4 +1,4 @@
-"""Task resources: create, list, read, start, retry, delete."""
+"""Task resources: create, list, read (the summary, or the whole task streamed), start, retry, delete."""
 
 from __future__ import annotations
 
@@ -10,19 +10,18 @@ import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
 from api import serialize
+from api.etag import not_modified
 from api.names import checked_name
-from storage.db import db
+from api.params import paging, status_filter
 from storage.files import ImageStore
-from storage.models import TASK_STATUSES
-from storage.reports import task_page, task_report
+from storage.models import TASK_STATUSES, Task
+from storage.reports import find_summary, stream_task, task_page
 from storage.tasks import cancel_task, create_task, purge, retry_task, start_task
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# Far past any real list, and small enough to echo back as a JSON integer.
-MAX_PAGE = 1_000_000_000
 
 
 class TaskCollection:
@@ -35,29 +34,31 @@ class TaskCollection:
         task = create_task(checked_name((body or {}).get("name"), '"name"'))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task.id}"
-        resp.media = serialize.task(task_report(task.id))
+        resp.media = serialize.new_task(task)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        status = req.get_param("status")
-        if status is not None and status not in TASK_STATUSES:
-            raise falcon.HTTPInvalidParam(f"it must be one of {', '.join(TASK_STATUSES)}", "status")
-        page = req.get_param_as_int("page", min_value=1, max_value=MAX_PAGE, default=1)
-        page_size = req.get_param_as_int("page_size", min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
-        reports, total = task_page(status, page, page_size)
-        resp.media = {
-            "items": [serialize.task(r) for r in reports],
-            "page": page,
-            "page_size": page_size,
-            "total": total,
-        }
+        status = status_filter(req, TASK_STATUSES)
+        page, page_size = paging(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        tasks, total = task_page(status, page, page_size)
+        resp.media = serialize.page([serialize.summary(t) for t in tasks], page, page_size, total)
 
 
 class TaskItem:
+    """``GET`` the task (whole and streamed, or ``?images=false`` for the summary); ``DELETE`` it."""
+
     def __init__(self, store: ImageStore) -> None:
         self.store = store
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
-        resp.media = serialize.task(task_report(task_id))
+        with_images = req.get_param_as_bool("images", default=True)
+        task = find_summary(task_id)
+        if not_modified(req, resp, task):
+            return
+        if not with_images:
+            resp.media = serialize.summary(task)
+            return
+        resp.content_type = falcon.MEDIA_JSON
+        resp.stream = stream_task(task, serialize.task_stream)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         cancel_task(task_id)
@@ -68,27 +69,23 @@ class TaskItem:
 
 
 class TaskRun:
-    """``POST …/start`` or ``POST …/retry``: a state change that queues images."""
+    """``POST …/start`` or ``POST …/retry``: one state change; the pipeline queues the images."""
 
-    def __init__(self, pipeline: Pipeline, transition: Callable[[UUID], list[UUID]]) -> None:
+    def __init__(self, pipeline: Pipeline, transition: Callable[[UUID], Task]) -> None:
         self.pipeline = pipeline
         self.transition = transition
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         # Refuse before changing anything when the broker is down.
         self.pipeline.check()
-        with db.atomic():
-            image_ids = self.transition(task_id)
-            # Read inside the transaction: the task exactly as this request left it.
-            body = serialize.task(task_report(task_id))
-        # Published only after the commit, so no worker can see an image still pending.
+        task = self.transition(task_id)
         try:
-            self.pipeline.detect_images(image_ids)
+            self.pipeline.dispatch(task.id)
         except QueueUnavailable:
-            # The run is committed; housekeeping re-publishes images left queued.
-            logger.exception("task %s: publishing failed after commit", task_id)
+            # The run is committed; housekeeping dispatches runs that have not begun.
+            logger.exception("task %s: dispatch failed after commit", task_id)
         resp.status = falcon.HTTP_202
-        resp.media = body
+        resp.media = serialize.summary(task)
 
 
 def start(pipeline: Pipeline) -> TaskRun:

@@ -19,7 +19,8 @@ from PIL import Image as PILImage
 from detectors.emulator_faces import face, make_jpeg
 from storage.db import db
 from storage.files import ImageStore
-from storage.models import Face, Image, Task
+from storage.audit import recount
+from storage.models import Image, Task
 
 BATCH = 1000
 
@@ -63,24 +64,34 @@ def task_row(status: str, remaining: int = 0, name: str | None = None) -> uuid.U
 
 
 def image_rows(task_id: uuid.UUID, count: int, status: str, sizes: Sequence[int] = (1,)) -> list[uuid.UUID]:
+    """``count`` images in positions 1..count, then the task's kept figures recounted."""
     ids = [uuid.uuid4() for _ in range(count)]
+    fields = [Image.id, Image.task, Image.name, Image.status, Image.size, Image.position, Image.run]
+    run = 0 if status == "pending" else 1
     for start in range(0, count, BATCH):
-        rows = [(i, task_id, f"img-{start + n:05d}.jpg", status, sizes[(start + n) % len(sizes)])
+        rows = [(i, task_id, f"img-{start + n:05d}.jpg", status, sizes[(start + n) % len(sizes)], start + n + 1, run)
                 for n, i in enumerate(ids[start : start + BATCH])]
-        Image.insert_many(rows, fields=[Image.id, Image.task, Image.name, Image.status, Image.size]).execute()
+        Image.insert_many(rows, fields=fields).execute()
+    recount(task_id)
     return ids
 
 
-def face_rows(image_ids: Sequence[uuid.UUID], per_image: int, seed: int = 4) -> None:
+_FACES_SQL = """
+INSERT INTO faces (image_id, x, y, width, height, gender, age, score)
+SELECT * FROM unnest(%s::uuid[], %s::int[], %s::int[], %s::int[], %s::int[], %s::text[], %s::float8[], %s::float8[])
+"""
+
+
+def face_rows(task_id: uuid.UUID, image_ids: Sequence[uuid.UUID], per_image: int, seed: int = 4) -> None:
     rng = random.Random(seed)
-    fields = [Face.image, Face.x, Face.y, Face.width, Face.height, Face.gender, Face.age, Face.score]
     rows = [
-        (image_id, rng.randint(-10, 600), rng.randint(-10, 400), 64, 64,
+        (str(image_id), rng.randint(-10, 600), rng.randint(-10, 400), 64, 64,
          rng.choice(("male", "female", "unknown")), round(rng.uniform(18, 70), 1), 0.99)
         for image_id in image_ids for _ in range(per_image)
     ]
-    for start in range(0, len(rows), BATCH):
-        Face.insert_many(rows[start : start + BATCH], fields=fields).execute()
+    for start in range(0, len(rows), BATCH * 10):
+        db.execute_sql(_FACES_SQL, [list(column) for column in zip(*rows[start : start + BATCH * 10], strict=True)])
+    recount(task_id)
 
 
 def forming_task(store_root: Path, images: Sequence[bytes], count: int) -> str:
@@ -102,6 +113,7 @@ def queued_task(count: int) -> tuple[str, list[str]]:
     with db.connection_context(), db.atomic():
         task_id = task_row("processing", remaining=count)
         ids = image_rows(task_id, count, "queued")
+        Task.update(queued_through=count, run=1).where(Task.id == task_id).execute()
     return str(task_id), [str(i) for i in ids]
 
 
@@ -110,5 +122,5 @@ def completed_task(count: int, faces_per_image: int) -> str:
     with db.connection_context(), db.atomic():
         task_id = task_row("completed")
         ids = image_rows(task_id, count, "done", [os.urandom(1)[0] + 1000])
-        face_rows(ids, faces_per_image)
+        face_rows(task_id, ids, faces_per_image)
     return str(task_id)

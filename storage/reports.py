@@ -1,23 +1,24 @@
-"""Read models: a task with its images, faces, progress and statistics; pages of tasks.
+"""Read models: a task's summary, its images a page at a time or all streamed; pages of tasks.
 
-A fixed number of queries whatever the task's size (no query per image), and the
-statistics always come from one SQL aggregate over the faces of done images.
+Every read costs the same whatever the task's size, except the whole task, which is
+streamed in batches: progress and statistics are counters on the task row; images are
+found by their position in the task; and the image JSON is built by PostgreSQL, so a
+100,000-image task passes through the API as text, a batch at a time, from one snapshot.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import NamedTuple
 from uuid import UUID
 
-from peewee import fn
-
-from detectors.base import Face
 from storage.db import db
 from storage.errors import TaskNotFound
-from storage.models import Image, Task
+from storage.models import Task
+
+#: Images read per query while a whole task is streamed.
+STREAM_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -36,118 +37,124 @@ class Progress:
     failed: int = 0
 
 
-class ImageRow(NamedTuple):
-    id: str
-    name: str
-    status: str
-    error: str | None
+class StoredFace(NamedTuple):
+    x: int
+    y: int
+    width: int
+    height: int
+    gender: str
+    age: float
+    score: float
 
 
-@dataclass
-class ImageReport:
-    image: ImageRow
-    faces: list[Face] = field(default_factory=list)
+def progress(task: Task) -> Progress:
+    return Progress(task.images_total, task.images_done, task.images_failed)
 
 
-@dataclass
-class TaskReport:
-    task: Task
-    progress: Progress
-    statistics: Statistics
-    images: list[ImageReport] | None = None
-
-
-_STATISTICS_SQL = """
-SELECT i.task_id,
-       count(*),
-       count(*) FILTER (WHERE f.gender = 'male'),
-       count(*) FILTER (WHERE f.gender = 'female'),
-       avg(f.age) FILTER (WHERE f.gender = 'male'),
-       avg(f.age) FILTER (WHERE f.gender = 'female')
-FROM faces f JOIN images i ON i.id = f.image_id
-WHERE i.task_id = ANY(%s::uuid[]) AND i.status = 'done'
-GROUP BY i.task_id
-"""
-
-
-def statistics(task_ids: Sequence[UUID]) -> dict[UUID, Statistics]:
-    """Statistics per task over the faces of its done images; tasks without faces are absent."""
-    cursor = db.execute_sql(_STATISTICS_SQL, ([str(t) for t in task_ids],))
-    return {UUID(str(row[0])): Statistics(*row[1:]) for row in cursor.fetchall()}
-
-
-def progress(task_ids: Sequence[UUID]) -> dict[UUID, Progress]:
-    rows = (
-        Image.select(
-            Image.task,
-            fn.COUNT(Image.id).alias("total"),
-            fn.COUNT(Image.id).filter(Image.status == "done").alias("done"),
-            fn.COUNT(Image.id).filter(Image.status == "failed").alias("failed"),
-        )
-        .where(Image.task.in_(list(task_ids)))
-        .group_by(Image.task)
-        .dicts()
+def statistics(task: Task) -> Statistics:
+    """The task's statistics from its counters: the mean of a gender is None without faces."""
+    return Statistics(
+        total_faces=task.faces_total,
+        total_males=task.males,
+        total_females=task.females,
+        mean_age_male=task.male_age_sum / task.males if task.males else None,
+        mean_age_female=task.female_age_sum / task.females if task.females else None,
     )
-    return {row["task"]: Progress(row["total"], row["done"], row["failed"]) for row in rows}
 
 
-_IMAGES_SQL = "SELECT id::text, name, status, error FROM images WHERE task_id = %s ORDER BY created_at, id"
-_FACES_SQL = """
-SELECT f.image_id::text, f.x, f.y, f.width, f.height, f.gender, f.age, f.score
-FROM faces f JOIN images i ON i.id = f.image_id
-WHERE i.task_id = %s
-ORDER BY f.image_id, f.id
-"""
-
-
-_FACES_OF_IMAGE_SQL = """
-SELECT x, y, width, height, gender, age, score FROM faces WHERE image_id = %s ORDER BY id
-"""
-
-
-def image_faces(image_id: UUID) -> list[Face]:
-    return [Face(*row) for row in db.execute_sql(_FACES_OF_IMAGE_SQL, (str(image_id),)).fetchall()]
-
-
-def task_report(task_id: UUID) -> TaskReport:
-    """The whole task: every image in upload order with its faces.
-
-    Images and faces are read as plain rows (two queries, whatever the task's size): for a
-    task of thousands of faces, building model instances was most of the response time.
-    """
+def find_summary(task_id: UUID) -> Task:
+    """The task row, which holds everything of its summary (one indexed read)."""
     task = Task.get_or_none((Task.id == task_id) & ~Task.cancelled)
     if task is None:
         raise TaskNotFound(task_id)
-    images = [ImageRow._make(row) for row in db.execute_sql(_IMAGES_SQL, (str(task_id),)).fetchall()]
-    faces: dict[str, list[Face]] = defaultdict(list)
-    for image_id, *face in db.execute_sql(_FACES_SQL, (str(task_id),)).fetchall():
-        faces[image_id].append(Face(*face))
-    counts = Progress(
-        total=len(images),
-        done=sum(1 for i in images if i.status == "done"),
-        failed=sum(1 for i in images if i.status == "failed"),
-    )
-    return TaskReport(
-        task=task,
-        progress=counts,
-        statistics=statistics([task_id]).get(task_id, Statistics()),
-        images=[ImageReport(image, faces.get(image.id, [])) for image in images],
-    )
+    return task
 
 
-def task_page(status: str | None, page: int, page_size: int) -> tuple[list[TaskReport], int]:
+def task_page(status: str | None, page: int, page_size: int) -> tuple[list[Task], int]:
     """One page of tasks, newest first, and the number of tasks in all pages."""
     visible = ~Task.cancelled if status is None else (~Task.cancelled & (Task.status == status))
     total = Task.select().where(visible).count()
     if (page - 1) * page_size >= total:  # past the end (however far: no OFFSET overflow)
         return [], total
     tasks = list(
-        Task.select()
-        .where(visible)
-        .order_by(Task.created_at.desc(), Task.id.desc())
-        .paginate(page, page_size)
+        Task.select().where(visible).order_by(Task.created_at.desc(), Task.id.desc()).paginate(page, page_size)
     )
-    ids = [t.id for t in tasks]
-    counts = progress(ids) if ids else {}
-    stats = statistics(ids) if ids else {}
-    return [TaskReport(t, counts.get(t.id, Progress()), stats.get(t.id, Statistics())) for t in tasks], total
+    return tasks, total
+
+
+# An image as the contract's JSON, faces included, built by PostgreSQL: the API passes it
+# on as text. json_float writes floats as Python does (28.0, not 28). The format()
+# placeholders are doubled: psycopg2 fills in the query's own parameters.
+_IMAGE_JSON = """
+'{"id":"' || i.id || '","name":' || to_json(i.name) || ',"status":"' || i.status
+|| '","error":' || coalesce(to_json(i.error)::text, 'null') || ',"faces":[' || coalesce((
+    SELECT string_agg(format(
+        '{"bbox":{"x":%%s,"y":%%s,"width":%%s,"height":%%s},"gender":"%%s","age":%%s,"score":%%s}',
+        f.x, f.y, f.width, f.height, f.gender, json_float(f.age), json_float(f.score)), ',' ORDER BY f.id)
+    FROM faces AS f WHERE f.image_id = i.id), '') || ']}'
+"""
+_POSITIONS_SQL = f"""
+SELECT i.position, {_IMAGE_JSON} FROM images AS i
+WHERE i.task_id = %s AND i.position > %s AND i.position <= %s ORDER BY i.position
+"""
+_BY_STATUS_SQL = f"""
+SELECT {_IMAGE_JSON} FROM images AS i
+WHERE i.task_id = %s AND i.status = %s ORDER BY i.position OFFSET %s LIMIT %s
+"""
+_STATUS_COUNT_SQL = "SELECT count(*) FROM images WHERE task_id = %s AND status = %s"
+
+
+def images_page(task: Task, status: str | None, page: int, page_size: int) -> tuple[list[str], int]:
+    """One page of the task's images in upload order, as JSON texts, and the matching total.
+
+    Without a filter a page is a range of positions: the same cost for the first page and
+    the last. With a ``status`` filter, the page is found in the (task, status, position)
+    index; its cost grows with the page number, and the total of ``done`` and ``failed``
+    images comes from the counters.
+    """
+    first = (page - 1) * page_size
+    if status is None:
+        rows = db.execute_sql(_POSITIONS_SQL, (str(task.id), first, first + page_size)).fetchall()
+        return [row[1] for row in rows], task.images_total
+    if status == "done":
+        total = task.images_done
+    elif status == "failed":
+        total = task.images_failed
+    else:
+        total = db.execute_sql(_STATUS_COUNT_SQL, (str(task.id), status)).fetchone()[0]
+    if first >= total:
+        return [], total
+    rows = db.execute_sql(_BY_STATUS_SQL, (str(task.id), status, first, page_size)).fetchall()
+    return [row[0] for row in rows], total
+
+
+def stream_task(
+    seen: Task, write: Callable[[Task, Iterator[list[str]]], Iterator[bytes]], batch: int = STREAM_BATCH
+) -> Iterator[bytes]:
+    """The whole task, written by ``write`` from its row and its images' JSON in batches.
+
+    Everything comes from one snapshot (REPEATABLE READ), so the statistics agree with the
+    images beside them, on a connection of its own held while the response is written
+    (the request's connection is given back before the body is sent). ``seen`` is the row
+    the caller already read: a task deleted since then is written as it was, without images.
+    """
+    with db.connection_context(), db.atomic():
+        db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        task = Task.get_or_none((Task.id == seen.id) & ~Task.cancelled)
+        if task is None:
+            yield from write(seen, iter(()))
+            return
+        yield from write(task, _image_batches(task, batch))
+
+
+def _image_batches(task: Task, batch: int) -> Iterator[list[str]]:
+    for after in range(0, task.images_total, batch):
+        rows = db.execute_sql(_POSITIONS_SQL, (str(task.id), after, after + batch)).fetchall()
+        yield [row[1] for row in rows]
+
+
+_FACES_OF_IMAGE_SQL = "SELECT x, y, width, height, gender, age, score FROM faces WHERE image_id = %s ORDER BY id"
+
+
+def image_faces(image_id: UUID) -> list[StoredFace]:
+    return [StoredFace(*row) for row in db.execute_sql(_FACES_OF_IMAGE_SQL, (str(image_id),)).fetchall()]

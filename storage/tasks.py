@@ -12,10 +12,11 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from peewee import fn
+from peewee import Field, fn
 
+from storage.db import db
 from storage.errors import ImageNotFound, TaskNotFound, WrongState
-from storage.files import ImageStore
+from storage.files import ImageStore, Incoming
 from storage.models import Image, Task
 
 
@@ -36,56 +37,74 @@ def _refusal(task_id: UUID, action: str, allowed: str) -> Exception:
     return WrongState(f"a task can be {action} only while it is {allowed}; this one is {task.status}")
 
 
-def add_image(task_id: UUID, image_id: UUID, name: str, size: int) -> Image:
-    """Record an image of ``size`` bytes in a forming task.
+def add_image(store: ImageStore, incoming: Incoming, task_id: UUID, name: str) -> Image:
+    """Record a finished upload as the next image of a forming task and keep its file.
 
-    The task row stays locked until the caller's transaction commits, so a concurrent
-    start waits for this upload and includes it, or this upload sees the task started.
+    Row and file are kept together or not at all. The task row stays locked until the
+    commit, so a concurrent start waits for this upload and includes it, or this upload
+    sees the task started; the lock also numbers the task's images without gaps.
     """
-    locked = list(
-        Task.update(updated_at=fn.now())
-        .where((Task.id == task_id) & ~Task.cancelled & (Task.status == "forming"))
-        .returning(Task.id)
-        .execute()
-    )
-    if not locked:
-        raise _refusal(task_id, "given images", "forming")
-    return Image.insert(id=image_id, task=task_id, name=name, size=size).returning(Image).execute()[0]
+    image_id = uuid.uuid4()
+    try:
+        with db.atomic():
+            counted = list(
+                Task.update(images_total=Task.images_total + 1, version=Task.version + 1, updated_at=fn.now())
+                .where((Task.id == task_id) & ~Task.cancelled & (Task.status == "forming"))
+                .returning(Task.images_total)
+                .execute()
+            )
+            if not counted:
+                raise _refusal(task_id, "given images", "forming")
+            image = (
+                Image.insert(id=image_id, task=task_id, name=name, size=incoming.size, position=counted[0].images_total)
+                .returning(Image)
+                .execute()[0]
+            )
+            store.keep(incoming, task_id, image_id)
+    except BaseException:
+        store.remove(task_id, image_id)
+        raise
+    return image
 
 
-def _begin_run(task_id: UUID, from_status: str, images_from: str, action: str) -> list[UUID]:
-    task_moved = list(
+def _begin_run(task_id: UUID, from_status: str, images: Field, action: str) -> Task:
+    """Move the task to processing in one statement; the pipeline then queues its images.
+
+    Costs the same whatever the task's size: no image row is touched here. The run's images
+    are those ``images`` counts (every image for a start, the failed ones for a retry);
+    the dispatcher queues them a window at a time from the first position on.
+    """
+    moved = list(
         Task.update(
-            status="processing", started_at=fn.now(), finished_at=None, updated_at=fn.now()
+            status="processing",
+            remaining=images,
+            run=Task.run + 1,
+            queued_through=0,
+            version=Task.version + 1,
+            started_at=fn.now(),
+            finished_at=None,
+            updated_at=fn.now(),
         )
-        .where((Task.id == task_id) & ~Task.cancelled & (Task.status == from_status))
-        .returning(Task.id)
+        .where((Task.id == task_id) & ~Task.cancelled & (Task.status == from_status) & (images > 0))
+        .returning(Task)
         .execute()
     )
-    if not task_moved:
-        raise _refusal(task_id, action, from_status)
-    # A separate statement, so its snapshot includes uploads that committed while the
-    # UPDATE above waited for their lock on the task row.
-    queued = list(
-        Image.update(status="queued", error=None, attempts=0, claimed_by=None, updated_at=fn.clock_timestamp())
-        .where((Image.task == task_id) & (Image.status == images_from))
-        .returning(Image.id)
-        .execute()
-    )
-    if not queued:
-        raise WrongState(f"the task has no images to process; add at least one before it can be {action}")
-    Task.update(remaining=len(queued)).where(Task.id == task_id).execute()
-    return [row.id for row in queued]
+    if moved:
+        return moved[0]
+    task = find_task(task_id)  # raises TaskNotFound
+    if task.status != from_status:
+        raise WrongState(f"a task can be {action} only while it is {from_status}; this one is {task.status}")
+    raise WrongState(f"the task has no images to process; add at least one before it can be {action}")
 
 
-def start_task(task_id: UUID) -> list[UUID]:
-    """Move a forming task to processing; returns the ids of the images to detect."""
-    return _begin_run(task_id, "forming", "pending", "started")
+def start_task(task_id: UUID) -> Task:
+    """Move a forming task with at least one image to processing; returns the task as it now is."""
+    return _begin_run(task_id, "forming", Task.images_total, "started")
 
 
-def retry_task(task_id: UUID) -> list[UUID]:
+def retry_task(task_id: UUID) -> Task:
     """Re-run only the failed images of a failed task; done images keep their faces."""
-    return _begin_run(task_id, "failed", "failed", "retried")
+    return _begin_run(task_id, "failed", Task.images_failed, "retried")
 
 
 def cancel_task(task_id: UUID) -> None:
@@ -114,7 +133,6 @@ def purge_cancelled(task_id: UUID) -> bool:
         .execute()
     )
     return bool(list(deleted))
-
 
 
 def purge(task_id: UUID, store: ImageStore) -> bool:

@@ -6,21 +6,24 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from detectors.emulator_faces import make_jpeg
+from storage.models import Task
 from tests.helpers import create_task, upload
 
 
-def test_start_answers_the_task_as_it_left_it(client):
+def test_start_answers_the_task_summary_as_it_left_it(client):
     task = create_task(client, "batch")
-    image = upload(client, task["id"], make_jpeg(faces=[]), "a.jpg").json
+    upload(client, task["id"], make_jpeg(faces=[]), "a.jpg")
 
     result = client.simulate_post(f"/api/v1/tasks/{task['id']}/start")
 
     assert result.status_code == 202
     body = result.json
+    assert "images" not in body
     assert body["status"] == "processing"
     assert body["started_at"] is not None and body["finished_at"] is None
     assert body["progress"] == {"total": 1, "done": 0, "failed": 0}
-    assert body["images"] == [{**image, "status": "queued"}]
+    # No worker runs here: the summary read now is the one the request left.
+    assert client.simulate_get(f"/api/v1/tasks/{task['id']}", params={"images": "false"}).json == body
 
 
 def test_a_task_without_images_cannot_start(client):
@@ -78,5 +81,6 @@ def test_uploads_racing_a_start_are_either_in_the_run_or_refused(client):
     assert {code for code, _ in outcomes} <= {201, 409}
     images = client.simulate_get(f"/api/v1/tasks/{task['id']}").json["images"]
     assert accepted <= {i["id"] for i in images}
-    assert all(i["status"] != "pending" for i in images)
+    # Every image the task holds is in the run the start began.
+    assert Task.get_by_id(task["id"]).remaining == len(images)
     assert len(images) == len(accepted) + 1

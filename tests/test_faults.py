@@ -18,6 +18,7 @@ from actors.messages import DETECT_ACTOR, DETECT_QUEUE
 from detectors.emulator_faces import face, make_jpeg
 from storage.db import db
 from storage.models import Image, Task
+from storage.dispatch import queue_up
 from storage.tasks import start_task
 from tests.conftest import service_env
 from tests.service_process import ServiceProcess, kill
@@ -198,9 +199,11 @@ def test_an_image_past_its_attempts_limit_fails_with_the_reason(service, emu):
     images, _ = numbered_images(2)
     task_id = service.create_task(images)
     poison = service.task(task_id).json()["images"][0]["id"]
-    # As if every earlier attempt had killed its worker; housekeeping sends the messages.
-    with db.connection_context(), db.atomic():
+    # Queued but never sent, as if every earlier attempt had killed its worker; housekeeping
+    # sends the messages.
+    with db.connection_context():
         start_task(uuid.UUID(task_id))
+        assert len(queue_up(uuid.UUID(task_id), window=10)) == 2
         Image.update(attempts=100).where(Image.id == poison).execute()
 
     task = service.wait_until_final(task_id, timeout=30)

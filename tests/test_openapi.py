@@ -132,6 +132,11 @@ def test_task_lifecycle_responses_match(checked: Checked, workers: Any, fresh_em
     assert final["status"] == "completed"
     read = checked("GET", f"/api/v1/tasks/{task['id']}", 200).json
     assert [len(i["faces"]) for i in read["images"]] == [3, 0]
+    summary = checked("GET", f"/api/v1/tasks/{task['id']}", 200, params={"images": "false"})
+    checked("GET", f"/api/v1/tasks/{task['id']}", 304, headers={"If-None-Match": summary.headers["ETag"]})
+    page = checked("GET", images, 200, params={"status": "done", "page": "1", "page_size": "1"})
+    assert page.json["items"] == read["images"][:1]
+    checked("GET", images, 304, headers={"If-None-Match": page.headers["ETag"]})
     checked("GET", f"{images}/{team['id']}/file", 200)
     checked("GET", f"{images}/{team['id']}/annotated", 200)
     checked("GET", "/api/v1/tasks", 200, params={"status": "completed", "page": "1", "page_size": "1"})
@@ -150,11 +155,14 @@ def test_error_responses_match(checked: Checked) -> None:
     checked("GET", f"{unknown}/images/6f1c2b0e-0000-4000-8000-000000000001/file", 404)
     checked("GET", f"{unknown}/images/6f1c2b0e-0000-4000-8000-000000000001/annotated", 404)
     checked("GET", "/api/v1/tasks", 400, params={"page_size": "0"}, valid_request=False)
+    checked("GET", f"{unknown}/images", 404)
     checked("POST", "/api/v1/tasks", 400, body=b"{not json", content_type="application/json", valid_request=False)
 
     task = checked.json("POST", "/api/v1/tasks", 201)
     images = f"/api/v1/tasks/{task['id']}/images"
     checked("POST", f"/api/v1/tasks/{task['id']}/start", 409)
+    checked("GET", images, 400, params={"page_size": "1001"}, valid_request=False)
+    checked("GET", f"/api/v1/tasks/{task['id']}", 400, params={"images": "maybe"}, valid_request=False)
     checked("POST", images, 400, body=make_jpeg(), content_type="image/jpeg", valid_request=False)
     checked("POST", images, 413, body=make_jpeg() + b"\0" * MAX_IMAGE_BYTES, content_type="image/jpeg",
             params={"name": "big.jpg"})

@@ -1,0 +1,32 @@
+"""Queuing a running task's images: a window at a time, each message recorded once sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from actors.messages import Pipeline
+from storage import dispatch
+
+
+class Dispatcher:
+    """Publishes the detect messages of images queued in storage and marks them sent.
+
+    ``window`` is the most images of one running task queued or processing at a time
+    (``TASK_WINDOW``). If a publish fails, the images stay queued unsent and housekeeping
+    sends them (``storage.housekeeping.unsent_images``).
+    """
+
+    def __init__(self, pipeline: Pipeline, window: int) -> None:
+        self.pipeline = pipeline
+        self.window = window
+
+    def fill(self, task_id: UUID, *, from_start: bool = False) -> int:
+        """Queue the task's next images up to its window; returns how many were sent."""
+        return self.send(dispatch.queue_up(task_id, self.window, from_start=from_start))
+
+    def send(self, image_ids: Sequence[UUID]) -> int:
+        if image_ids:
+            self.pipeline.detect_images(image_ids)
+            dispatch.mark_sent(image_ids)
+        return len(image_ids)
