@@ -16,9 +16,10 @@ from dramatiq import Message
 
 from actors.messages import DETECT_ACTOR, DETECT_QUEUE
 from detectors.emulator_faces import face, make_jpeg
+from storage import audit
 from storage.db import db
-from storage.models import Image, Task
 from storage.dispatch import queue_up
+from storage.models import Image, Task
 from storage.tasks import start_task
 from tests.conftest import service_env
 from tests.service_process import ServiceProcess, kill
@@ -70,6 +71,9 @@ def assert_exact(task: dict, images: dict[str, bytes], stats: dict) -> None:
         assert [f["bbox"] for f in image["faces"]] == [{"x": i, "y": i, "width": 10, "height": 10}]
     assert task["statistics"]["total_faces"] == stats["total_faces"]
     assert task["statistics"] == pytest.approx(stats)
+    # The figures kept on the task row through the fault equal a full aggregate of its rows.
+    with db.connection_context():
+        assert audit.kept(uuid.UUID(task["id"])) == audit.aggregate(uuid.UUID(task["id"]))
 
 
 def running_task(service: ServiceProcess, emu, count: int, latency_ms: int, calls: int) -> tuple[str, dict, dict]:
