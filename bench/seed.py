@@ -17,9 +17,9 @@ from peewee import fn
 from PIL import Image as PILImage
 
 from detectors.emulator_faces import face, make_jpeg
+from storage.audit import recount
 from storage.db import db
 from storage.files import ImageStore
-from storage.audit import recount
 from storage.models import Image, Task
 
 BATCH = 1000

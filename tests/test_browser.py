@@ -213,6 +213,12 @@ def test_failures_are_shown_and_retried_and_the_list_pages(
     assert "bad image: unsupported scan" in by_css(page, ".image-error").text
     assert by_css(page, "#progress-text").text == "1 of 2 images done · 1 failed"
     browser.screenshot(page, tmp_path / "task-failed.png")
+    browser.select(by_css(page, "#image-filter"), "failed")  # a page of the failed images only
+    browser.wait_for(lambda: [c.get_attribute("data-status") for c in all_css(page, ".image-card")] == ["failed"],
+                     what="the failed images")
+    assert by_css(page, "#images-info").text == "1\u20131 of 1 image · page 1 of 1"
+    browser.select(by_css(page, "#image-filter"), "")
+    browser.wait_for(lambda: len(all_css(page, ".image-card")) == 2, what="every image again")
     assert fresh_emulator.stats()["detect_calls"] == 2
     by_css(page, "#retry").click()
     # Only the failed image goes to the detector again.

@@ -71,15 +71,19 @@ export class ImageGrid {
     this.el = h("div", { id: "images", class: "images" });
   }
 
-  update(images) {
+  update(images, empty = "No images yet.") {
+    // Cards of the images shown are kept across polls; those of other pages are let go.
+    const kept = new Map();
     const cards = images.map((image) => {
       let card = this.cards.get(image.id);
       if (card) card.update(image);
-      else this.cards.set(image.id, (card = new ImageCard(this.taskId, image)));
+      else card = new ImageCard(this.taskId, image);
+      kept.set(image.id, card);
       return card.el;
     });
+    this.cards = kept;
     // Same order as the task's (upload order); replaceChildren keeps elements that stay.
     this.el.replaceChildren(...cards);
-    if (!images.length) this.el.append(h("p", { class: "empty" }, "No images yet."));
+    if (!images.length) this.el.append(h("p", { class: "empty" }, empty));
   }
 }
