@@ -1,17 +1,16 @@
 """Housekeeping: the backstop that brings every task to an end whatever was lost.
 
-Runs in a process of its own beside the workers (a Dramatiq fork, declared by the
-``Housekeeping`` middleware), so ``make run`` and every worker container have one;
-when several run, a PostgreSQL advisory lock lets one sweep at a time.
+``python -m actors.housekeeping`` runs it as a process of its own, which whatever runs the
+service restarts when it dies (the ``make run`` supervisor, compose's restart policy); when
+several run, a PostgreSQL advisory lock lets one sweep at a time. Each sweep records when it
+ended, which ``/health`` and ``/metrics`` report.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from collections.abc import Callable
-
-from dramatiq.middleware import Middleware
 
 from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
@@ -88,10 +87,5 @@ def run() -> int:
         time.sleep(settings.housekeeping_interval_s)
 
 
-class Housekeeping(Middleware):
-    """Declares the housekeeping process; Dramatiq forks it from the main worker process."""
-
-    @property
-    def forks(self) -> list[Callable[[], int]]:
-        return [run]
-
+if __name__ == "__main__":
+    sys.exit(run())

@@ -22,7 +22,6 @@ from dramatiq.middleware import (
 from actors import metrics
 from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
-from actors.housekeeping import Housekeeping
 from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, DISPATCH_ACTOR, Pipeline
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.stages import Stages
@@ -99,7 +98,6 @@ def setup() -> None:
         Pipelines(),
         Retries(),
         CurrentMessage(),
-        Housekeeping(),
         prometheus,
     ]
     broker = make_broker(settings.rabbitmq_url, middleware)

@@ -1,11 +1,17 @@
-"""``GET /health``: the process answers, and whether PostgreSQL and RabbitMQ do (no auth)."""
+"""``GET /health``: the process answers, and whether PostgreSQL and RabbitMQ do (no auth).
+
+Also says when housekeeping last swept (on any machine), so a housekeeper that stopped is
+seen; it does not make the API unhealthy, since the API itself still serves.
+"""
 
 from __future__ import annotations
 
 import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
+from api.serialize import timestamp
 from storage.db import db
+from storage.housekeeping import last_sweep
 
 
 class Health:
@@ -15,6 +21,7 @@ class Health:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         checks = {"postgres": self._postgres(), "rabbitmq": self._rabbitmq()}
         down = [name for name, state in checks.items() if state != "ok"]
+        swept = {"housekeeping_last_sweep_at": self._last_sweep() if checks["postgres"] == "ok" else None}
         if down:
             resp.status = falcon.HTTP_503
             resp.media = {
@@ -22,9 +29,10 @@ class Health:
                 "description": f"Unreachable: {', '.join(down)}.",
                 "status": "unavailable",
                 **checks,
+                **swept,
             }
         else:
-            resp.media = {"status": "ok", **checks}
+            resp.media = {"status": "ok", **checks, **swept}
 
     @staticmethod
     def _postgres() -> str:
@@ -33,6 +41,13 @@ class Health:
         except Exception:
             return "unavailable"
         return "ok"
+
+    @staticmethod
+    def _last_sweep() -> str | None:
+        try:
+            return timestamp(last_sweep())
+        except Exception:
+            return None
 
     def _rabbitmq(self) -> str:
         try:

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from storage.housekeeping import last_sweep
 from storage.models import IMAGE_STATUSES, TASK_STATUSES, Image, Task
 
 # Seconds; an API call beyond 2.5 s is already a problem worth its own bucket.
@@ -48,6 +49,12 @@ class PipelineCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield self._by_status("facetasks_tasks", "Tasks by status.", Task, TASK_STATUSES, ~Task.cancelled)
         yield self._by_status("facetasks_images", "Images by status.", Image, IMAGE_STATUSES, True)
+        swept = last_sweep()
+        if swept is not None:
+            yield GaugeMetricFamily(
+                "facetasks_housekeeping_last_sweep_timestamp_seconds",
+                "When housekeeping last swept, on any machine (Unix time).", value=swept.timestamp(),
+            )
 
     @staticmethod
     def _by_status(name, documentation, model, statuses, condition) -> GaugeMetricFamily:

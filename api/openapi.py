@@ -67,6 +67,7 @@ def _summary_properties() -> Schema:
 def _schemas() -> Schema:
     count = {"type": "integer", "minimum": 0}
     mean_age = nullable({"type": "number", "description": "Plain mean of that gender's ages; null with none."})
+    last_sweep = nullable(_timestamp("When housekeeping last swept, on any machine; null if never (or unknown)."))
     return {
         "Id": _UUID,
         "Error": closed(
@@ -123,6 +124,7 @@ def _schemas() -> Schema:
         }),
         "Health": closed({
             "status": {"const": "ok"}, "postgres": {"const": "ok"}, "rabbitmq": {"const": "ok"},
+            "housekeeping_last_sweep_at": last_sweep,
         }),
         "HealthDown": closed({
             "title": {"type": "string", "minLength": 1},
@@ -130,6 +132,7 @@ def _schemas() -> Schema:
             "status": {"const": "unavailable"},
             "postgres": {"enum": ["ok", "unavailable"]},
             "rabbitmq": {"enum": ["ok", "unavailable"]},
+            "housekeeping_last_sweep_at": last_sweep,
         }),
     }
 

@@ -1,4 +1,4 @@
-"""``make run``: migrate, then run the API and the workers in the foreground.
+"""``make run``: migrate, then run the API, the workers and housekeeping in the foreground.
 
 The stock ``dramatiq`` CLI stops every worker process and exits when one of them dies
 unexpectedly; this supervisor starts it again (with a growing pause, capped), so an
@@ -31,6 +31,10 @@ WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
 def api_command(settings: Settings) -> list[str]:
     # Listens on HOST:PORT from the environment, like every other setting.
     return [sys.executable, "-m", "service.api_server"]
+
+
+def housekeeping_command() -> list[str]:
+    return [sys.executable, "-m", "actors.housekeeping"]
 
 
 def worker_command(settings: Settings) -> list[str]:
@@ -96,6 +100,7 @@ def main() -> int:
     children = [
         Supervised("api", api_command(settings)),
         Supervised("workers", worker_command(settings)),
+        Supervised("housekeeping", housekeeping_command()),
     ]
     stopping = False
 

@@ -143,18 +143,23 @@ def free_port() -> int:
 
 
 class Workers:
-    """``dramatiq actors.worker:setup`` in a real subprocess, as ``make run`` starts it."""
+    """``dramatiq actors.worker:setup`` and housekeeping in real subprocesses, as ``make run`` starts them."""
 
     def __init__(self, env: dict[str, str], log: Path, processes: int = 2, threads: int = 4) -> None:
         self.env, self.log = env, log
         self.processes, self.threads = processes, threads
         self.proc: subprocess.Popen | None = None
+        self.housekeeping: subprocess.Popen | None = None
 
     def start(self) -> Workers:
         self.log.write_text("")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", f"--processes={self.processes}", f"--threads={self.threads}",
              "actors.worker:setup"],
+            env=self.env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        self.housekeeping = subprocess.Popen(
+            [sys.executable, "-m", "actors.housekeeping"],
             env=self.env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
@@ -165,13 +170,14 @@ class Workers:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        for proc in (self.housekeeping, self.proc):
+            if proc and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 # Per module, so no test module's workers (or their housekeeping) act on another's tasks.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC
 
 import pytest
 
+from storage.db import db
+from storage.housekeeping import last_sweep, record_sweep
 from tests.conftest import build_client
 
 
@@ -28,11 +31,18 @@ def test_a_wrong_method_is_a_json_405(client):
     assert result.json["title"] and result.json["description"]
 
 
-def test_health_reports_both_dependencies(client):
+def test_health_reports_both_dependencies_and_the_last_housekeeping_sweep(client):
+    with db.connection_context():
+        record_sweep()
+        swept = last_sweep()
+
     result = client.simulate_get("/health")
 
     assert result.status_code == 200
-    assert result.json == {"status": "ok", "postgres": "ok", "rabbitmq": "ok"}
+    assert result.json == {
+        "status": "ok", "postgres": "ok", "rabbitmq": "ok",
+        "housekeeping_last_sweep_at": swept.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from detectors.emulator_faces import face, make_jpeg
 from storage import audit
 from storage.db import db
 from tests.conftest import service_env
-from tests.service_process import ServiceProcess, kill
+from tests.service_process import ServiceProcess, children, kill
 
 COUNT = 2_000
 WINDOW = 8
@@ -107,3 +108,24 @@ def test_deleting_a_big_running_task_stops_detector_calls_at_once(service, emu, 
     # Calls already begun when the delete came in end; no other starts: at most a window.
     assert emu.stats()["detect_calls"] - calls_at_delete <= WINDOW
     assert emu.stats()["detect_calls"] < COUNT // 4
+
+
+def test_a_killed_housekeeper_is_restarted_and_health_shows_it_sweeping_again(service):
+    def housekeeper() -> int | None:
+        return next((pid for pid in children(service.proc.pid)
+                     if b"actors.housekeeping" in Path(f"/proc/{pid}/cmdline").read_bytes()), None)
+
+    first = housekeeper()
+    assert first is not None
+    kill(first)
+    killed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    deadline = time.monotonic() + 30
+    while True:
+        health = service.http.get(f"{service.url}/health").json()
+        swept = health["housekeeping_last_sweep_at"]
+        if swept is not None and swept > killed_at and housekeeper() not in (None, first):
+            break
+        assert time.monotonic() < deadline, (health, housekeeper())
+        time.sleep(0.2)
+    assert "housekeeping exited" in service.log.read_text()
