@@ -32,6 +32,10 @@ class Sizes:
     # 5. worker memory after these many images in all.
     memory_checkpoints: tuple[int, ...] = (1000, 10000)
     memory_task_images: int = 1000
+    # 6. scale: a task this big against one of 100 images; fairness beside a running task this big.
+    scale_images: int = 100_000
+    scale_running_images: int = 20_000
+    scale_latency_ms: int = 200
 
     @classmethod
     def full(cls) -> Sizes:
@@ -49,6 +53,8 @@ class Sizes:
             latency_duration_s=4.0,
             latency_max_requests=1000,
             memory_checkpoints=(300, 2000),
+            scale_images=20_000,
+            scale_running_images=5_000,
         )
 
     def with_images(self, images: int) -> Sizes:
@@ -63,4 +69,6 @@ class Sizes:
             latency_images=images,
             memory_checkpoints=(images, 2 * images),
             memory_task_images=images,
+            scale_images=max(200, images),
+            scale_running_images=max(200, images),
         )

@@ -61,7 +61,28 @@ def table(results: dict[str, Any]) -> str:
         points = ", ".join(f"{p['images']}: {p['rss_mib']:.0f} MiB" for p in me["points"])
         add(f"memory      worker RSS {points}; growth {me['growth_pct']:.1f} % (goal <= 10 %), "
             f"after the first checkpoint {me['growth_after_first_checkpoint_pct']:.1f} %")
+    if (sc := scenarios.get("scale")) and "ratio_big_to_small" in sc:
+        lines.extend(_scale_lines(sc))
     return "\n".join(lines)
+
+
+def _scale_lines(sc: dict[str, Any]) -> list[str]:
+    big, lines = sc["images"]["big"], []
+    for name, ratio in sc["ratio_big_to_small"].items():
+        small, large = sc["reads_small"][name], sc["reads_big"][name]
+        lines.append(f"scale       {name:<9} 100: p50 {small['p50_ms']:.1f} p99 {small['p99_ms']:.1f} ms; {big:,}: "
+                     f"p50 {large['p50_ms']:.1f} p99 {large['p99_ms']:.1f} ms; ratio p50 {ratio['p50_ms']} "
+                     f"p99 {ratio['p99_ms']} (goal <= 1.5)")
+    st, start, fair = sc["stream_big"], sc["start_big"], sc["fairness"]
+    lines.append(f"scale       whole task of {big:,} streamed in {st['seconds']} s ({st['bytes']:,} bytes), "
+                 f"API peak RSS +{st['api_peak_rss_growth_mib']} MiB (goals <= 1.5 s, <= 50 MB)")
+    lines.append(f"scale       start of {big:,}: {start['latency_ms']} ms (goal <= 300), queues after "
+                 f"{start['queue_depth_after']}")
+    lines.append(f"scale       fairness: 10 images alone {fair['small_task_alone_s']} s, beside a running "
+                 f"{fair['running_images']:,}-image task {fair['small_task_beside_big_s']} s, +{fair['extra_s']} s "
+                 f"(goal <= 3); detector calls within 2 s after deleting the big task: "
+                 f"{fair['detector_calls_within_2s_after_delete']}")
+    return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

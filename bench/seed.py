@@ -108,6 +108,14 @@ def forming_task(store_root: Path, images: Sequence[bytes], count: int) -> str:
     return str(task_id)
 
 
+def forming_rows(count: int) -> str:
+    """A forming task of ``count`` pending images, rows only (its start is what is measured)."""
+    with db.connection_context(), db.atomic():
+        task_id = task_row("forming")
+        image_rows(task_id, count, "pending")
+    return str(task_id)
+
+
 def queued_task(count: int) -> tuple[str, list[str]]:
     """A processing task of ``count`` queued images and no files: the ceiling actors' input."""
     with db.connection_context(), db.atomic():

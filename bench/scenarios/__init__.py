@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.context import Context
-from bench.scenarios import latency, local, memory, overhead, throughput
+from bench.scenarios import latency, local, memory, overhead, scale, throughput
 
 Scenario = Callable[[Context], dict[str, Any]]
 
@@ -16,4 +16,5 @@ SCENARIOS: dict[str, Scenario] = {
     "local": local.run,
     "latency": latency.run,
     "memory": memory.run,
+    "scale": scale.run,
 }
