@@ -29,7 +29,7 @@ import psycopg2
 import pytest
 import requests
 
-from service.run import api_command, worker_command
+from service.run import api_command, housekeeping_command, worker_command
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,7 +231,7 @@ def test_the_compose_file_validates_with_docker_compose(compose: Compose) -> Non
 def test_the_stack_has_its_services_and_the_emulator_starts_only_under_its_profile(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    assert set(services) == {"postgres", "rabbitmq", "migrate", "api", "worker", "emulator"}
+    assert set(services) == {"postgres", "rabbitmq", "migrate", "api", "worker", "housekeeping", "emulator"}
     assert services["emulator"]["profiles"] == ["facecloud-emulator"]
     assert [name for name, service in services.items() if service.get("profiles") and name != "emulator"] == []
 
@@ -241,7 +241,7 @@ def test_the_services_come_up_in_order_from_cold(services: dict[str, dict[str, A
         return {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
 
     assert conditions("migrate") == {"postgres": "service_healthy"}
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "housekeeping"):
         assert conditions(name) == {
             "migrate": "service_completed_successfully",
             "postgres": "service_healthy",
@@ -305,10 +305,12 @@ def test_the_worker_container_runs_the_command_make_run_starts_with_its_concurre
             expected.worker_processes, expected.worker_threads)
 
 
-def test_the_migrate_and_emulator_containers_run_the_service_entry_points(
+def test_the_migrate_housekeeping_and_emulator_containers_run_the_service_entry_points(
     services: dict[str, dict[str, Any]],
 ) -> None:
     assert services["migrate"]["command"] == ["python", "-m", "service.migrate"]
+    assert services["housekeeping"]["command"][0] == "python"
+    assert _python_m(services["housekeeping"]["command"]) == _python_m(housekeeping_command())
     assert services["emulator"]["command"] == [
         "python", "-m", "detectors.emulator", "--host", "0.0.0.0", "--port", "8090"]
     assert _published_targets(services["emulator"]) == {8090}
