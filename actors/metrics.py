@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from dramatiq.middleware.prometheus import DB_PATH, Prometheus
 
@@ -44,10 +45,10 @@ class MeasuredDetector:
             "facetasks_detector_errors", "Detector calls that failed, by kind.", ["detector", "kind"], registry=None
         )
 
-    def detect(self, image: bytes) -> list[Face]:
+    def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         started = time.perf_counter()
         try:
-            return self.detector.detect(image)
+            return self.detector.detect(image, began)
         except Exception as error:
             kind = next((k for cls, k in _ERROR_KINDS if isinstance(error, cls)), "other")
             self.errors.labels(self.name, kind).inc()

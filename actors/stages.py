@@ -49,7 +49,16 @@ class Stages:
         except FileNotFoundError:
             self._end(claim, None, "the stored image file is missing")
             return
-        self._end(claim, self.detector.detect(data), model=self.detector.model)
+        # Last look before the call; the task stays held until the call has begun.
+        gate = states.hold_task(claim)
+        if gate is None:
+            self._let_go_if_cancelled(claim.image_id, message_id)
+            return
+        try:
+            faces = self.detector.detect(data, gate.release)
+        finally:
+            gate.release()
+        self._end(claim, faces, model=self.detector.model)
 
     def dispatch_task(self, task_id: str) -> None:
         """Queue the first window of a run that was just started or retried; safe to run twice."""

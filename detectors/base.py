@@ -11,6 +11,7 @@ pipeline should do next, not where they came from:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,8 +40,12 @@ class Detector(Protocol):
     #: result so that results can be traced to the model that produced them.
     model: str
 
-    def detect(self, image: bytes) -> list[Face]:
-        """Return every face on ``image`` (JPEG bytes); ``[]`` when there is none."""
+    def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
+        """Return every face on ``image`` (JPEG bytes); ``[]`` when there is none.
+
+        ``began`` is called once the call can no longer be taken back: when the image has been
+        handed to the network (a remote detector) or when the computation starts (a local one).
+        """
         ...
 
 

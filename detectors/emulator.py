@@ -12,6 +12,8 @@ Used by tests, benchmarks and ``make run``-style demos in place of the cloud. Ro
   replaces any queue left), ``revoke_tokens: true`` (every issued token becomes invalid).
 * ``GET /_emulator/stats`` -> ``{"detect_calls", "login_calls", "detect_calls_by_sha256"}``; every
   request that reached the route counts, error answers included.
+* ``GET /_emulator/arrivals`` -> ``{"arrivals": [[sha256, t], ...]}``: every detect call as it arrived, ``t``
+  being the machine's monotonic clock (``time.monotonic()`` of any process here).
 * ``POST /_emulator/reset`` -- zero the stats, restore the start-up latency, drop ``fail_next``.
   Issued tokens stay valid.
 
@@ -32,6 +34,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -65,6 +68,8 @@ class _State:
             self.login_calls = 0
             self.detect_calls = 0
             self.detect_calls_by_sha256: Counter[str] = Counter()
+            # (SHA-256, time.monotonic()) of every detect call as it arrived: GET /_emulator/arrivals.
+            self.arrivals: list[tuple[str, float]] = []
 
     def configure(self, config: dict[str, Any]) -> None:
         """Apply a config object; raises ValueError naming the offending key."""
@@ -141,7 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch(routes, path, body)
 
     def do_GET(self) -> None:
-        self._dispatch({"/_emulator/stats": self._stats}, urlsplit(self.path).path.rstrip("/"), b"")
+        routes = {"/_emulator/stats": self._stats, "/_emulator/arrivals": self._arrivals}
+        self._dispatch(routes, urlsplit(self.path).path.rstrip("/"), b"")
 
     def _dispatch(self, routes: dict[str, Any], path: str, body: bytes) -> None:
         route = routes.get(path)
@@ -193,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         sha256 = hashlib.sha256(body).hexdigest()
         with state.lock:
+            state.arrivals.append((sha256, time.monotonic()))
             state.detect_calls += 1
             state.detect_calls_by_sha256[sha256] += 1
             latency_ms = state.latency_ms
@@ -228,6 +235,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stats(self, body: bytes) -> dict[str, Any]:
         return self.server.state.stats()
+
+    def _arrivals(self, body: bytes) -> dict[str, Any]:
+        with self.server.state.lock:
+            return {"arrivals": [[sha, at] for sha, at in self.server.state.arrivals]}
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:

@@ -14,9 +14,11 @@ The password and the token are never logged.
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -77,18 +79,20 @@ class FaceCloudClient:
     def __repr__(self) -> str:
         return f"FaceCloudClient({self.base_url!r}, email={self._email!r})"
 
-    def detect(self, image: bytes) -> list[Face]:
+    def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """Return the faces on ``image`` (JPEG bytes); ``[]`` when there is none.
+
+        ``began`` is called when the image's last byte has been handed to the socket.
 
         Raises ``BadImageError`` when FaceCloud rejects the image (400 and other 4xx but 408/429),
         ``TransientDetectorError`` for timeouts, connection errors, 408, 429, 5xx and unreadable
         answers, ``DetectorAuthError`` when the credentials are refused or a fresh token gets 401.
         """
         token = self._token or self._login(stale_token=None)
-        response = self._detect_call(image, token)
+        response = self._detect_call(_Body(image, began), token)
         if response.status_code == 401:
             token = self._login(stale_token=token)
-            response = self._detect_call(image, token)
+            response = self._detect_call(_Body(image, None), token)
             if response.status_code == 401:
                 raise DetectorAuthError(
                     f"FaceCloud refused a fresh access token (HTTP 401: {_message(response)})"
@@ -157,7 +161,7 @@ class FaceCloudClient:
             raise TransientDetectorError("FaceCloud login answered without an access token")
         return token
 
-    def _detect_call(self, image: bytes, token: str) -> requests.Response:
+    def _detect_call(self, image: _Body, token: str) -> requests.Response:
         return self._call(
             "detect",
             params={"demographics": "true"},
@@ -209,6 +213,21 @@ def _face(item: dict[str, Any]) -> Face:
         age=float(demographics["age"]["mean"]),
         score=float(item["score"]),
     )
+
+
+class _Body(io.BytesIO):
+    """The request body: the image, read by the HTTP client in blocks; ``began`` runs after the last."""
+
+    def __init__(self, image: bytes, began: Callable[[], None] | None) -> None:
+        super().__init__(image)
+        self._began = began
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = super().read(size)
+        if not block and self._began is not None:
+            began, self._began = self._began, None
+            began()
+        return block
 
 
 def _data(response: requests.Response) -> Any:

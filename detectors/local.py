@@ -49,6 +49,7 @@ import io
 import math
 import struct
 import threading
+from collections.abc import Callable
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -150,12 +151,16 @@ class LocalDetector:
         with self._lock:
             self._model.predict(np.asarray(canvas), [(64, 191, 191, 64)])
 
-    def detect(self, image: bytes) -> list[Face]:
+    def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """Return the faces on ``image`` (JPEG bytes), boxes in pixels of the EXIF-oriented full image.
+
+        ``began`` is called first: the computation is in this process and starts at once.
 
         Raises:
             BadImageError: the bytes are not a decodable JPEG.
         """
+        if began is not None:
+            began()
         picture, (full_width, full_height) = self._decode(image)
         scale = self._detection_scale(full_width, full_height)
         size = (max(1, round(full_width * scale)), max(1, round(full_height * scale)))

@@ -192,6 +192,41 @@ def end_image(
     return Ended(row[0], None if row[1] is None else UUID(str(row[1])))
 
 
+# BEGIN and the look in one round trip; the KEY SHARE lock (which the counters' updates of the
+# task row do not wait for) is held until the detector call has begun.
+_HOLD_SQL = "BEGIN; SELECT 1 FROM tasks WHERE id = %s AND NOT cancelled FOR KEY SHARE"
+
+
+class CallGate:
+    """The task row held from the last look at its cancellation flag until the detector call begins.
+
+    A delete locks the row FOR UPDATE before it sets the flag, so it waits for every call of the
+    task that passed its last look to begin: no detector call begins after a delete's 204.
+    """
+
+    def __init__(self) -> None:
+        self._held = True
+
+    def release(self) -> None:
+        """Let a waiting delete go on; safe to call more than once."""
+        if self._held:
+            self._held = False
+            db.execute_sql("COMMIT")
+
+
+def hold_task(claim: Claim) -> CallGate | None:
+    """Look at the task once more before its image goes to the detector; None if it was deleted."""
+    try:
+        row = db.execute_sql(_HOLD_SQL, (str(claim.task_id),)).fetchone()
+    except BaseException:
+        db.execute_sql("ROLLBACK")
+        raise
+    if row is None:
+        db.execute_sql("ROLLBACK")
+        return None
+    return CallGate()
+
+
 def abandon_image(image_id: UUID, message_id: str) -> None:
     """Let go of an image of a cancelled task, so that the task can be purged."""
     Image.update(status="failed", error="cancelled", claimed_by=None).where(

@@ -107,15 +107,21 @@ def retry_task(task_id: UUID) -> Task:
     return _begin_run(task_id, "failed", Task.images_failed, "retried")
 
 
+_CANCEL_SQL = """
+WITH locked AS (SELECT id FROM tasks WHERE id = %s AND NOT cancelled FOR UPDATE)
+UPDATE tasks SET cancelled = true, version = version + 1, updated_at = now()
+WHERE id IN (SELECT id FROM locked)
+RETURNING id
+"""
+
+
 def cancel_task(task_id: UUID) -> None:
-    """Hide the task from the API at once and tell the pipeline to stop working on it."""
-    hidden = list(
-        Task.update(cancelled=True, updated_at=fn.now())
-        .where((Task.id == task_id) & ~Task.cancelled)
-        .returning(Task.id)
-        .execute()
-    )
-    if not hidden:
+    """Hide the task from the API at once and tell the pipeline to stop working on it.
+
+    The row is locked FOR UPDATE, so the flag is set only once every detector call of the task
+    that passed its last look has begun (``storage.pipeline.CallGate``); none begins after.
+    """
+    if db.execute_sql(_CANCEL_SQL, (str(task_id),)).fetchone() is None:
         raise TaskNotFound(task_id)
 
 

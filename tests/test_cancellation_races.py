@@ -1,0 +1,96 @@
+"""Deletes racing claims on real workers: no detector call begins after a DELETE answered 204.
+
+The claim and the last look before the detector call are serialised with the DELETE on the
+task row (``storage.pipeline.CallGate``). The emulator runs in a process of its own here, so
+the moment a call arrives is not delayed by this test's own work; both sides read the
+machine's monotonic clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from detectors.emulator_faces import face, make_jpeg
+from storage.db import db
+from storage.models import Task
+from tests.conftest import ROOT, Workers, free_port, service_env
+from tests.helpers import create_task, upload
+
+RACES = 40
+
+
+class EmulatorProcess:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.email, self.password = "races@example.com", "races-secret"
+
+    def __enter__(self) -> EmulatorProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "detectors.emulator", "--port", str(self.port), "--email", self.email,
+             "--password", self.password], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{self.url}/_emulator/stats", timeout=1).raise_for_status()
+                return self
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "the emulator did not start"
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def arrivals(self) -> list[tuple[str, float]]:
+        return [tuple(a) for a in requests.get(f"{self.url}/_emulator/arrivals", timeout=10).json()["arrivals"]]
+
+
+@pytest.fixture(scope="module")
+def racing(database, vhost, storage_dir, tmp_path_factory) -> Iterator[EmulatorProcess]:
+    with EmulatorProcess() as emu:
+        env = service_env(storage_dir, emu, FACECLOUD_EMAIL=emu.email, FACECLOUD_PASSWORD=emu.password)
+        workers = Workers(env, tmp_path_factory.mktemp("races") / "workers.log", processes=2, threads=4).start()
+        yield emu
+        workers.stop()
+
+
+def test_no_detector_call_begins_after_any_delete_answered_204(client, racing):
+    rng = random.Random(7)
+    answered: dict[str, float] = {}
+    hashes: dict[str, list[str]] = {}
+    for race in range(RACES):
+        task = create_task(client)
+        # The face's position makes every image's bytes unique (solid colours may encode alike).
+        images = [make_jpeg(faces=[face(race, i, 9, 9, "male", 30.5)]) for i in range(3)]
+        for i, data in enumerate(images):
+            assert upload(client, task["id"], data, f"{i}.jpg").status_code == 201
+        hashes[task["id"]] = [hashlib.sha256(data).hexdigest() for data in images]
+    for task_id in hashes:
+        assert client.simulate_post(f"/api/v1/tasks/{task_id}/start").status_code == 202
+        time.sleep(rng.uniform(0, 0.03))  # lands the delete before, during or after the claims
+        assert client.simulate_delete(f"/api/v1/tasks/{task_id}").status_code == 204
+        answered[task_id] = time.monotonic()
+
+    assert len({sha for shas in hashes.values() for sha in shas}) == 3 * RACES
+    deadline = time.monotonic() + 30
+    with db.connection_context():
+        while Task.select().where(Task.id.in_(list(answered))).exists():
+            assert time.monotonic() < deadline, "cancelled tasks were not purged"
+            time.sleep(0.1)
+
+    arrivals = racing.arrivals()
+    late = [
+        (task_id, sha, round(at - answered[task_id], 4))
+        for task_id, shas in hashes.items() for sha, at in arrivals if sha in shas and at > answered[task_id]
+    ]
+    assert late == []
+    assert arrivals, "no delete came after a claim: the races did not race"
