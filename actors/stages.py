@@ -41,23 +41,20 @@ class Stages:
         if claim is None:
             self._let_go_if_cancelled(UUID(image_id), message_id)
             return
-        if claim.attempts > self.max_attempts:
-            self._end(claim, None, f"gave up after {self.max_attempts} attempts: processing never finished")
-            return
         try:
-            data = self.store.read(claim.task_id, claim.image_id)
-        except FileNotFoundError:
-            self._end(claim, None, "the stored image file is missing")
-            return
-        # Last look before the call; the task stays held until the call has begun.
-        gate = states.hold_task(claim)
-        if gate is None:
-            self._let_go_if_cancelled(claim.image_id, message_id)
-            return
-        try:
-            faces = self.detector.detect(data, gate.release)
+            if claim.attempts > self.max_attempts:
+                claim.gate.release()
+                self._end(claim, None, f"gave up after {self.max_attempts} attempts: processing never finished")
+                return
+            try:
+                data = self.store.read(claim.task_id, claim.image_id)
+            except FileNotFoundError:
+                claim.gate.release()
+                self._end(claim, None, "the stored image file is missing")
+                return
+            faces = self.detector.detect(data, claim.gate.release)
         finally:
-            gate.release()
+            claim.gate.release()
         self._end(claim, faces, model=self.detector.model)
 
     def dispatch_task(self, task_id: str) -> None:

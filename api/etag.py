@@ -5,15 +5,13 @@ from __future__ import annotations
 import falcon
 
 from storage.models import Task
+from storage.reports import representation_tag
 
 
-def not_modified(req: falcon.Request, resp: falcon.Response, task: Task) -> bool:
-    """Set the ETag of ``task``'s representations; True (and a 304) when the client has it.
-
-    The task's version moves with every change of the task or of one of its images, so
-    one tag serves the task, its summary and its image pages. Clients must revalidate.
-    """
-    tag = f"v{task.version}"
+def not_modified(req: falcon.Request, resp: falcon.Response, task: Task, *, images: bool) -> bool:
+    """Set the ETag of a representation of ``task`` (with its ``images`` or not); True (and a
+    304) when the client has it. Clients must revalidate (``no-cache``)."""
+    tag = representation_tag(task, images=images)
     resp.etag = tag
     resp.cache_control = ["no-cache"]
     matches = req.if_none_match or ()

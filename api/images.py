@@ -31,7 +31,7 @@ class ImageCollection:
         status = status_filter(req, IMAGE_STATUSES)
         page, page_size = paging(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         task = find_summary(task_id)
-        if not_modified(req, resp, task):
+        if not_modified(req, resp, task, images=True):
             return
         texts, total = images_page(task, status, page, page_size)
         resp.media = serialize.page(serialize.image_texts(texts), page, page_size, total)

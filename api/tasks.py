@@ -52,7 +52,7 @@ class TaskItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         with_images = req.get_param_as_bool("images", default=True)
         task = find_summary(task_id)
-        if not_modified(req, resp, task):
+        if not_modified(req, resp, task, images=with_images):
             return
         if not with_images:
             resp.media = serialize.summary(task)

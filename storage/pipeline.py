@@ -22,7 +22,9 @@ from uuid import UUID
 from peewee import Case, fn
 
 from storage.db import db
+from storage.locks import task_lock_key
 from storage.models import Image, Task
+from storage.prepared import Prepared
 
 
 class FoundFace(Protocol):
@@ -37,12 +39,33 @@ class FoundFace(Protocol):
     score: float
 
 
+class CallGate:
+    """A task held (a shared advisory lock) from the claim of one of its images until the
+    detector call has begun.
+
+    A delete takes the same lock exclusively before it sets the cancellation flag, so it waits
+    for every claimed image's call to begin, and a claim that waited for a delete sees its
+    flag: no detector call begins after a delete's 204. Shared holders do not wait for each
+    other, and no row is locked.
+    """
+
+    def __init__(self, key: int | None) -> None:
+        self._key = key
+
+    def release(self) -> None:
+        """Let a waiting delete go on; safe to call more than once."""
+        if self._key is not None:
+            key, self._key = self._key, None
+            db.execute_sql("SELECT pg_advisory_unlock_shared(%s)", (key,))
+
+
 @dataclass(frozen=True)
 class Claim:
     image_id: UUID
     task_id: UUID
     message_id: str
     attempts: int
+    gate: CallGate
 
 
 @dataclass(frozen=True)
@@ -56,23 +79,21 @@ class Ended:
 # The two statements every image runs are written out in SQL: built by the query builder
 # they cost the worker more CPU than the rest of its work on an image.
 #
-# The claim moves the task's version (its ETag: the image's status changes) by updating the
-# task row, which also serialises it with a delete: a delete that commits first makes the
-# claim find the task cancelled; one that comes later waits for the claim to commit.
+# The claim first takes its task's lock (shared) in a statement of its own, so that the claim's
+# snapshot, taken after it, sees a delete that committed meanwhile; both go in one round trip.
+# The task row itself is not locked: it is shared by every image of the task.
+_LOCK_TASK_OF_IMAGE_SQL = "SELECT pg_advisory_lock_shared(task_lock_key(task_id)) FROM images WHERE id = %(image)s;"
 _CLAIM_SQL = """
-WITH claimed AS (
-    UPDATE images AS i
-    SET status = 'processing', attempts = i.attempts + 1, claimed_by = %(message)s, updated_at = clock_timestamp()
-    FROM tasks AS t
-    WHERE i.id = %(image)s AND t.id = i.task_id AND NOT t.cancelled AND t.status = 'processing'
-      AND (i.status = 'queued' OR (%(reclaim)s AND i.status = 'processing' AND i.claimed_by = %(message)s))
-    RETURNING i.task_id, i.attempts
-), touched AS (
-    UPDATE tasks SET version = version + 1
-    WHERE id = (SELECT task_id FROM claimed) AND NOT cancelled AND status = 'processing'
-    RETURNING id
-)
-SELECT claimed.task_id, claimed.attempts, EXISTS (SELECT 1 FROM touched) FROM claimed
+UPDATE images AS i
+SET status = 'processing', attempts = i.attempts + 1, claimed_by = %(message)s, updated_at = clock_timestamp()
+FROM tasks AS t
+WHERE i.id = %(image)s AND t.id = i.task_id AND NOT t.cancelled AND t.status = 'processing'
+  AND (i.status = 'queued' OR (%(reclaim)s AND i.status = 'processing' AND i.claimed_by = %(message)s))
+RETURNING i.task_id, i.attempts
+"""
+_CLAIM = Prepared("facetasks_claim", _CLAIM_SQL, [("image", "uuid"), ("message", "text"), ("reclaim", "boolean")])
+_RELEASE_UNCLAIMED_SQL = """
+SELECT pg_advisory_unlock_shared(task_lock_key(task_id)) FROM images WHERE id = %s
 """
 
 # One statement, so one round trip and no explicit transaction: the image's status, its
@@ -138,6 +159,11 @@ WITH ended AS (
 )
 SELECT counted.remaining, (SELECT id FROM requeued) FROM counted
 """
+_END_IMAGE = Prepared("facetasks_end_image", _END_IMAGE_SQL, [
+    ("image", "uuid"), ("message", "text"), ("task", "uuid"), ("status", "text"), ("error", "text"),
+    ("model", "text"), ("xs", "int[]"), ("ys", "int[]"), ("widths", "int[]"), ("heights", "int[]"),
+    ("genders", "text[]"), ("ages", "float8[]"), ("scores", "float8[]"),
+])
 
 
 def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False) -> Claim | None:
@@ -146,16 +172,22 @@ def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False) -> Cl
     ``reclaim`` says this delivery may take over an image its own message already holds:
     true for a redelivery after the worker died and for a Dramatiq retry, false for a
     first delivery, so a message published twice is not processed twice at once.
-    Every claim counts an attempt; the caller fails an image past its limit. A claim that
-    met a delete committing at the same moment holds the image but returns None: the
-    caller lets go of it as of any cancelled task's image.
+    Every claim counts an attempt; the caller fails an image past its limit. The claim holds
+    its task's ``gate`` until the caller releases it, as soon as the detector call has begun.
     """
-    row = db.execute_sql(
-        _CLAIM_SQL, {"image": str(image_id), "message": message_id, "reclaim": reclaim}
-    ).fetchone()
-    if row is None or not row[2]:
+    try:
+        row = _CLAIM.execute(
+            {"image": str(image_id), "message": message_id, "reclaim": reclaim}, before=_LOCK_TASK_OF_IMAGE_SQL
+        ).fetchone()
+    except BaseException:
+        db.execute_sql(_RELEASE_UNCLAIMED_SQL, (str(image_id),))
+        raise
+    if row is None:
+        # Nothing claimed (a duplicate, a cancelled task): the lock, if taken, goes at once.
+        db.execute_sql(_RELEASE_UNCLAIMED_SQL, (str(image_id),))
         return None
-    return Claim(image_id, UUID(str(row[0])), message_id, row[1])
+    task_id = UUID(str(row[0]))
+    return Claim(image_id, task_id, message_id, row[1], CallGate(task_lock_key(task_id)))
 
 
 def end_image(
@@ -169,8 +201,7 @@ def end_image(
     matters), or another message has since taken the image over.
     """
     found = faces or []
-    row = db.execute_sql(
-        _END_IMAGE_SQL,
+    row = _END_IMAGE.execute(
         {
             "image": str(claim.image_id),
             "message": claim.message_id,
@@ -190,41 +221,6 @@ def end_image(
     if row is None:
         return None
     return Ended(row[0], None if row[1] is None else UUID(str(row[1])))
-
-
-# BEGIN and the look in one round trip; the KEY SHARE lock (which the counters' updates of the
-# task row do not wait for) is held until the detector call has begun.
-_HOLD_SQL = "BEGIN; SELECT 1 FROM tasks WHERE id = %s AND NOT cancelled FOR KEY SHARE"
-
-
-class CallGate:
-    """The task row held from the last look at its cancellation flag until the detector call begins.
-
-    A delete locks the row FOR UPDATE before it sets the flag, so it waits for every call of the
-    task that passed its last look to begin: no detector call begins after a delete's 204.
-    """
-
-    def __init__(self) -> None:
-        self._held = True
-
-    def release(self) -> None:
-        """Let a waiting delete go on; safe to call more than once."""
-        if self._held:
-            self._held = False
-            db.execute_sql("COMMIT")
-
-
-def hold_task(claim: Claim) -> CallGate | None:
-    """Look at the task once more before its image goes to the detector; None if it was deleted."""
-    try:
-        row = db.execute_sql(_HOLD_SQL, (str(claim.task_id),)).fetchone()
-    except BaseException:
-        db.execute_sql("ROLLBACK")
-        raise
-    if row is None:
-        db.execute_sql("ROLLBACK")
-        return None
-    return CallGate()
 
 
 def abandon_image(image_id: UUID, message_id: str) -> None:
@@ -274,4 +270,4 @@ def claim_of(image_id: UUID, message_id: str) -> Claim | None:
         .where((Image.id == image_id) & (Image.status == "processing") & (Image.claimed_by == message_id))
         .first()
     )
-    return Claim(image_id, row.task_id, message_id, row.attempts) if row else None
+    return Claim(image_id, row.task_id, message_id, row.attempts, CallGate(None)) if row else None

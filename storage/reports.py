@@ -70,6 +70,22 @@ def find_summary(task_id: UUID) -> Task:
     return task
 
 
+_IN_FLIGHT_STAMP_SQL = """
+SELECT coalesce(extract(epoch FROM max(updated_at)), 0) FROM images
+WHERE task_id = %s AND status IN ('queued', 'processing')
+"""
+
+
+def representation_tag(task: Task, *, images: bool) -> str:
+    """What changes whenever a representation of the task changes: its version, and for the
+    representations that show images, the last time one of its images was claimed or queued
+    again (those changes leave the task row alone, so that claims never wait for it)."""
+    if not images:
+        return f"v{task.version}"
+    stamp = db.execute_sql(_IN_FLIGHT_STAMP_SQL, (str(task.id),)).fetchone()[0]
+    return f"v{task.version}.{stamp}"
+
+
 def task_page(status: str | None, page: int, page_size: int) -> tuple[list[Task], int]:
     """One page of tasks, newest first, and the number of tasks in all pages."""
     visible = ~Task.cancelled if status is None else (~Task.cancelled & (Task.status == status))

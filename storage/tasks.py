@@ -17,6 +17,7 @@ from peewee import Field, fn
 from storage.db import db
 from storage.errors import ImageNotFound, TaskNotFound, WrongState
 from storage.files import ImageStore, Incoming
+from storage.locks import task_lock_key
 from storage.models import Image, Task
 
 
@@ -107,21 +108,22 @@ def retry_task(task_id: UUID) -> Task:
     return _begin_run(task_id, "failed", Task.images_failed, "retried")
 
 
-_CANCEL_SQL = """
-WITH locked AS (SELECT id FROM tasks WHERE id = %s AND NOT cancelled FOR UPDATE)
-UPDATE tasks SET cancelled = true, version = version + 1, updated_at = now()
-WHERE id IN (SELECT id FROM locked)
-RETURNING id
-"""
-
-
 def cancel_task(task_id: UUID) -> None:
     """Hide the task from the API at once and tell the pipeline to stop working on it.
 
-    The row is locked FOR UPDATE, so the flag is set only once every detector call of the task
-    that passed its last look has begun (``storage.pipeline.CallGate``); none begins after.
+    The task's advisory lock is taken exclusively first, so the flag is set only once every
+    claimed image's detector call has begun (``storage.pipeline.CallGate``), and any later claim
+    sees the flag: none begins after.
     """
-    if db.execute_sql(_CANCEL_SQL, (str(task_id),)).fetchone() is None:
+    with db.atomic():
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (task_lock_key(task_id),))
+        hidden = list(
+            Task.update(cancelled=True, version=Task.version + 1, updated_at=fn.now())
+            .where((Task.id == task_id) & ~Task.cancelled)
+            .returning(Task.id)
+            .execute()
+        )
+    if not hidden:
         raise TaskNotFound(task_id)
 
 

@@ -1,7 +1,7 @@
 """Deletes racing claims on real workers: no detector call begins after a DELETE answered 204.
 
-The claim and the last look before the detector call are serialised with the DELETE on the
-task row (``storage.pipeline.CallGate``). The emulator runs in a process of its own here, so
+A claim holds its task's lock (shared) until the detector call has begun; the DELETE takes it
+exclusively before setting the flag (``storage.pipeline.CallGate``). The emulator runs in a process of its own here, so
 the moment a call arrives is not delayed by this test's own work; both sides read the
 machine's monotonic clock.
 """

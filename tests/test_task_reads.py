@@ -37,6 +37,7 @@ def end_images(task_id: str, outcomes: list[list[Face] | None]) -> None:
     for image_id, faces in zip(queued, outcomes, strict=True):
         claim = pipeline.claim_image(image_id, f"msg-{image_id}")
         assert claim is not None
+        claim.gate.release()
         pipeline.end_image(claim, faces, None if faces is not None else "bad image", "test-model")
 
 
@@ -161,6 +162,16 @@ def test_an_images_page_answers_304_until_an_image_of_the_task_changes(client):
 
     assert after.status_code == 200
     assert [i["status"] for i in after.json["items"]] == ["queued", "pending"]
+    # A claim leaves the task row alone (claims never wait for it), and still changes the tag.
+    queued = uuid.UUID(after.json["items"][0]["id"])
+    claim = pipeline.claim_image(queued, "msg-1")
+    assert claim is not None
+    claim.gate.release()
+    claimed = client.simulate_get(path, headers={"If-None-Match": after.headers["ETag"]})
+    assert claimed.status_code == 200 and claimed.json["items"][0]["status"] == "processing"
+    summary = client.simulate_get(f"/api/v1/tasks/{task_id}", params={"images": "false"})
+    assert client.simulate_get(f"/api/v1/tasks/{task_id}", params={"images": "false"},
+                               headers={"If-None-Match": summary.headers["ETag"]}).status_code == 304
 
 
 @pytest.mark.parametrize("params", [

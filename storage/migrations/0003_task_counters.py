@@ -73,6 +73,12 @@ STATEMENTS = [
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$ SELECT CASE WHEN value::text ~ '^-?[0-9]+$' THEN value::text || '.0' ELSE value::text END $$
     """,
+    # The advisory-lock key of a task (storage.locks.task_lock_key): its first 64 bits.
+    """
+    CREATE FUNCTION task_lock_key(task uuid) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT ('x' || left(replace(task::text, '-', ''), 16))::bit(64)::bigint $$
+    """,
     "CREATE TABLE housekeeping (id boolean PRIMARY KEY DEFAULT true CHECK (id), last_sweep_at timestamptz NOT NULL)",
 ]
 
@@ -85,6 +91,7 @@ def up(migrator, db):
 def down(migrator, db):
     db.execute_sql("DROP TABLE housekeeping")
     db.execute_sql("DROP FUNCTION json_float")
+    db.execute_sql("DROP FUNCTION task_lock_key")
     db.execute_sql("DROP INDEX tasks_running, images_to_dispatch, images_by_status, images_in_order")
     db.execute_sql("CREATE INDEX images_of_task ON images (task_id, created_at, id)")
     db.execute_sql("ALTER TABLE images DROP COLUMN position, DROP COLUMN sent_at, DROP COLUMN run")
