@@ -99,14 +99,13 @@ def task_page(status: str | None, page: int, page_size: int) -> tuple[list[Task]
 
 
 # An image as the contract's JSON, faces included, built by PostgreSQL: the API passes it
-# on as text. json_float writes floats as Python does (28.0, not 28). The format()
-# placeholders are doubled: psycopg2 fills in the query's own parameters.
+# on as text. json_float writes floats as Python does (28.0, not 28).
 _IMAGE_JSON = """
 '{"id":"' || i.id || '","name":' || to_json(i.name) || ',"status":"' || i.status
 || '","error":' || coalesce(to_json(i.error)::text, 'null') || ',"faces":[' || coalesce((
-    SELECT string_agg(format(
-        '{"bbox":{"x":%%s,"y":%%s,"width":%%s,"height":%%s},"gender":"%%s","age":%%s,"score":%%s}',
-        f.x, f.y, f.width, f.height, f.gender, json_float(f.age), json_float(f.score)), ',' ORDER BY f.id)
+    SELECT string_agg('{"bbox":{"x":' || f.x || ',"y":' || f.y || ',"width":' || f.width || ',"height":' || f.height
+                      || '},"gender":"' || f.gender || '","age":' || json_float(f.age)
+                      || ',"score":' || json_float(f.score) || '}', ',' ORDER BY f.id)
     FROM faces AS f WHERE f.image_id = i.id), '') || ']}'
 """
 _POSITIONS_SQL = f"""

@@ -203,3 +203,18 @@ def test_start_and_retry_touch_no_image_row(client):
         task = Task.get_by_id(task_id)
     assert statuses == ["pending"] * 3  # the pipeline queues them, a window at a time
     assert (task.remaining, task.run, task.queued_through) == (3, 1, 0)
+
+
+def test_floats_built_by_postgresql_read_back_as_the_same_python_floats(client):
+    task_id, _ = uploaded_task(client, 1)
+    ages = [28.0, 0.1 + 0.2, 1e-05, 70.25, 123456789.0]
+    end_images(task_id, [[Face(0, 0, 9, 9, "female", age, age / 1e9) for age in ages]])
+
+    whole = client.simulate_get(f"/api/v1/tasks/{task_id}")
+    page = client.simulate_get(f"/api/v1/tasks/{task_id}/images")
+
+    faces = whole.json["images"][0]["faces"]
+    assert [f["age"] for f in faces] == ages and all(type(f["age"]) is float for f in faces)
+    assert [f["score"] for f in faces] == [age / 1e9 for age in ages]
+    assert page.json["items"][0]["faces"] == faces
+    assert b'"age":28.0,' in whole.content and b'"age":123456789.0,' in whole.content

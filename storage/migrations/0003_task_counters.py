@@ -68,10 +68,11 @@ STATEMENTS = [
     "CREATE INDEX images_to_dispatch ON images (task_id, position) WHERE status IN ('pending', 'failed')",
     "CREATE INDEX tasks_running ON tasks (updated_at) WHERE status = 'processing'",
     # A float as JSON writes it in Python (28.0, not 28): image JSON is built by PostgreSQL.
+    # (Whole numbers below 1e15 print without an exponent in both, so ".0" completes them.)
     """
     CREATE FUNCTION json_float(value double precision) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$ SELECT CASE WHEN value::text ~ '^-?[0-9]+$' THEN value::text || '.0' ELSE value::text END $$
+    AS $$ SELECT CASE WHEN value = trunc(value) AND abs(value) < 1e15 THEN value::text || '.0' ELSE value::text END $$
     """,
     # The advisory-lock key of a task (storage.locks.task_lock_key): its first 64 bits.
     """
