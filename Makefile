@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install browser run test lint bench clean env compose-smoke
 
 install: $(STAMP)
 
@@ -44,6 +44,15 @@ $(BENCH_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	rm -f $(VENV)/.bench-*
 	touch $@
+
+## .env for docker compose, from .env.example with random passwords (never overwrites an existing one).
+env:
+	$(PYTHON) -m service.envfile .
+
+## The compose stack for real where a Docker engine and the pinned base images are present: up, one task of
+## the committed fixtures, the broker password changed and up again, down. Says why and skips otherwise.
+compose-smoke: install
+	$(BIN)/python -m tests.compose_smoke
 
 lint: install
 	$(BIN)/ruff check .

@@ -23,6 +23,9 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_RAW_CHARS = 2000
 
 
+QUIET_PATHS = frozenset({"/health", "/metrics"})
+
+
 class RequestLog:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         given = req.get_header("X-Request-ID") or ""
@@ -40,7 +43,9 @@ class RequestLog:
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
     ) -> None:
         elapsed_ms = (time.perf_counter() - req.context.started) * 1000
-        logger.info("%s %s %s %.1f ms", req.method, req.relative_uri, resp.status_code, elapsed_ms)
+        # Health probes come every few seconds from every orchestrator: only a failing one is news.
+        level = logging.DEBUG if req.path in QUIET_PATHS and resp.status_code < 400 else logging.INFO
+        logger.log(level, "%s %s %s %.1f ms", req.method, req.relative_uri, resp.status_code, elapsed_ms)
         if raw_logger.isEnabledFor(logging.DEBUG):
             raw_logger.debug("response body: %s", _response_body(resp))
         log_context.reset(req.context.log_token)

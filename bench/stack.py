@@ -25,7 +25,6 @@ import requests
 
 from bench import procs
 from service.run import api_command, worker_command
-from service.settings import Settings
 from storage.db import db, init_db
 from storage.migrate import migrate
 
@@ -260,7 +259,7 @@ class ServiceStack:
 
     def start_api(self) -> None:
         env = self.env()
-        self.api = self.children.spawn("api", api_command(Settings.from_env(env)), env)
+        self.api = self.children.spawn("api", api_command(), env)
 
         def healthy() -> bool:
             try:
@@ -273,7 +272,7 @@ class ServiceStack:
     def start_workers(self, processes: int, threads: int, **extra: str) -> Workers:
         self.stop_workers()
         env = self.env(WORKER_PROCESSES=str(processes), WORKER_THREADS=str(threads), **extra)
-        child = self.children.spawn("workers", worker_command(Settings.from_env(env)), env)
+        child = self.children.spawn("workers", worker_command(), env)
         wait_until(
             lambda: child.tail(10**7).count("Worker process is ready for action") >= processes,
             READY_ATTEMPT_S, "workers start", child,

@@ -25,11 +25,10 @@ MAX_RESTART_PAUSE_S = 30.0
 HEALTHY_AFTER_S = 60.0
 # Seconds SIGTERM'd processes get to finish in-flight work before they are killed.
 STOP_GRACE_S = 50.0
-WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
 
 
-def api_command(settings: Settings) -> list[str]:
-    # Listens on HOST:PORT from the environment, like every other setting.
+# Each entry point reads its settings from the environment it is started with.
+def api_command() -> list[str]:
     return [sys.executable, "-m", "service.api_server"]
 
 
@@ -37,15 +36,8 @@ def housekeeping_command() -> list[str]:
     return [sys.executable, "-m", "actors.housekeeping"]
 
 
-def worker_command(settings: Settings) -> list[str]:
-    return [
-        sys.executable, "-m", "dramatiq",
-        f"--processes={settings.worker_processes}", f"--threads={settings.worker_threads}",
-        # Each worker process sets its own logging up (service.logs); in-flight images get
-        # this long (ms) to finish after SIGTERM before they are left to redelivery.
-        "--skip-logging", f"--worker-shutdown-timeout={WORKER_SHUTDOWN_TIMEOUT_MS}",
-        "actors.worker:setup",
-    ]
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "service.workers"]
 
 
 @dataclass
@@ -98,8 +90,8 @@ def main() -> int:
     settings.configure_logging()
     subprocess.run([sys.executable, "-m", "service.migrate"], check=True)
     children = [
-        Supervised("api", api_command(settings)),
-        Supervised("workers", worker_command(settings)),
+        Supervised("api", api_command()),
+        Supervised("workers", worker_command()),
         Supervised("housekeeping", housekeeping_command()),
     ]
     stopping = False

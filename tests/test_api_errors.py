@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import UTC
 
 import pytest
@@ -67,3 +68,14 @@ def test_wrong_credentials_are_a_401(guarded):
 def test_right_credentials_open_the_api_and_health_needs_none(guarded):
     assert guarded.simulate_get("/api/v1/tasks", headers=_basic("alice", "wonder:land")).status_code == 200
     assert guarded.simulate_get("/health").status_code == 200
+
+
+def test_health_probes_are_logged_at_debug_and_other_requests_at_info(client, caplog):
+    caplog.set_level(logging.DEBUG, logger="api.requests")
+
+    client.simulate_get("/health")
+    client.simulate_get("/api/v1/tasks")
+
+    levels = {record.getMessage().split()[1]: record.levelno for record in caplog.records
+              if record.name == "api.requests"}
+    assert levels == {"/health": logging.DEBUG, "/api/v1/tasks": logging.INFO}

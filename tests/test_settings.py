@@ -6,6 +6,7 @@ import pytest
 
 from service.run import api_command, worker_command
 from service.settings import Settings, SettingsError
+from service.workers import dramatiq_command
 
 
 def test_an_empty_environment_gives_the_documented_defaults():
@@ -41,10 +42,14 @@ def test_passwords_never_appear_in_the_settings_repr():
     assert "hunter2" not in repr(settings) and "swordfish" not in repr(settings)
 
 
-def test_the_worker_command_carries_the_configured_concurrency():
-    command = worker_command(Settings.from_env({"WORKER_PROCESSES": "3", "WORKER_THREADS": "5"}))
+def test_the_worker_command_carries_the_configured_concurrency_or_the_detectors_default():
+    command = dramatiq_command(Settings.from_env({"WORKER_PROCESSES": "3", "WORKER_THREADS": "5"}))
+    local = dramatiq_command(Settings.from_env({"WORKER_PROCESSES": "2"}))
+    cloud = dramatiq_command(Settings.from_env({"WORKER_PROCESSES": "2", "DETECTOR": "facecloud"}))
 
     assert command[1:3] == ["-m", "dramatiq"]
     assert "--processes=3" in command and "--threads=5" in command
     assert command[-1] == "actors.worker:setup"
-    assert api_command(Settings.from_env({}))[1:] == ["-m", "service.api_server"]
+    assert "--threads=2" in local and "--threads=8" in cloud
+    assert worker_command()[1:] == ["-m", "service.workers"]
+    assert api_command()[1:] == ["-m", "service.api_server"]

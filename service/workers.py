@@ -1,0 +1,36 @@
+"""``python -m service.workers``: Dramatiq's workers, as many processes and threads as the settings say.
+
+``WORKER_PROCESSES`` and ``WORKER_THREADS`` default by detector (``service.settings``); this entry
+point turns the settings into Dramatiq's command line and replaces itself with it (same PID, so a
+supervisor's or a container engine's signals reach Dramatiq directly). ``make run`` and the compose
+``worker`` service both start it, so neither hard-codes a thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from service.settings import Settings
+
+# In-flight images get this long (ms) after SIGTERM to finish before they are left to redelivery.
+WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
+
+
+def dramatiq_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable, "-m", "dramatiq",
+        f"--processes={settings.worker_processes}", f"--threads={settings.worker_threads}",
+        # Each worker process sets its own logging up (service.logs).
+        "--skip-logging", f"--worker-shutdown-timeout={WORKER_SHUTDOWN_TIMEOUT_MS}",
+        "actors.worker:setup",
+    ]
+
+
+def main() -> None:
+    command = dramatiq_command(Settings.from_env())
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
