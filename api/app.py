@@ -17,6 +17,7 @@ from api import errors, metrics, tasks, web
 from api.annotated import AnnotatedImage
 from api.auth import BasicAuth
 from api.database import CloseConnection
+from api.export import FacesCsv
 from api.health import Health
 from api.images import ImageCollection, ImageFile
 from api.requestlog import RequestLog
@@ -57,6 +58,7 @@ def create_app(parts: Parts) -> falcon.App:
     app.add_route("/api/v1/tasks/{task_id:uuid}/images", ImageCollection(parts.store, parts.max_image_bytes))
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/file", ImageFile(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/annotated", AnnotatedImage(parts.store))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/faces.csv", FacesCsv())
     web.install(app)
     return app
 

@@ -290,6 +290,18 @@ def _image_paths() -> Schema:
                 requestBody=upload_body,
             ),
         },
+        "/api/v1/tasks/{task_id}/faces.csv": {
+            "parameters": [TASK_ID],
+            "get": _operation(
+                "exportFaces", "images", "Every face as CSV (streamed, upload order), for a spreadsheet",
+                {"200": {"description": "A header row, then one row per face and one per image without a face "
+                         "(face columns empty; its status and error). RFC 4180, UTF-8 with a BOM; cells starting "
+                         "with = + - @ are prefixed with '.",
+                         "headers": _ETAG, "content": {"text/csv": {"schema": {"contentMediaType": "text/csv"}}}},
+                 "304": NOT_MODIFIED},
+                (404,), parameters=[IF_NONE_MATCH],
+            ),
+        },
         "/api/v1/tasks/{task_id}/images/{image_id}/file": {
             "parameters": image_params,
             "get": _operation("getImageFile", "images", "The stored image, byte for byte as uploaded",

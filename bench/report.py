@@ -76,6 +76,10 @@ def _scale_lines(sc: dict[str, Any]) -> list[str]:
     st, start, fair = sc["stream_big"], sc["start_big"], sc["fairness"]
     lines.append(f"scale       whole task of {big:,} streamed in {st['seconds']} s ({st['bytes']:,} bytes), "
                  f"API peak RSS +{st['api_peak_rss_growth_mib']} MiB (goals <= 1.5 s, <= 50 MB)")
+    if "csv_big" in sc:
+        cs = sc["csv_big"]
+        lines.append(f"scale       faces.csv of {big:,} streamed in {cs['seconds']} s ({cs['bytes']:,} bytes), "
+                     f"API peak RSS +{cs['api_peak_rss_growth_mib']} MiB")
     lines.append(f"scale       start of {big:,}: {start['latency_ms']} ms (goal <= 300), queues after "
                  f"{start['queue_depth_after']}")
     lines.append(f"scale       fairness: 10 images alone {fair['small_task_alone_s']} s, beside a running "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from storage.db import db
@@ -143,10 +143,48 @@ def images_page(task: Task, status: str | None, page: int, page_size: int) -> tu
     return [row[0] for row in rows], total
 
 
+# One row per face, and one with empty face columns for an image without any (none found, or failed).
+_FACE_ROWS_SQL = """
+SELECT i.id::text, i.name, i.status, i.error, f.x, f.y, f.width, f.height, f.gender, f.age, f.score
+FROM images AS i LEFT JOIN faces AS f ON f.image_id = i.id
+WHERE i.task_id = %s AND i.position > %s AND i.position <= %s
+ORDER BY i.position, f.id
+"""
+
+
+class FaceRow(NamedTuple):
+    image_id: str
+    image_name: str
+    status: str
+    error: str | None
+    x: int | None
+    y: int | None
+    width: int | None
+    height: int | None
+    gender: str | None
+    age: float | None
+    score: float | None
+
+
 def stream_task(
     seen: Task, write: Callable[[Task, Iterator[list[str]]], Iterator[bytes]], batch: int = STREAM_BATCH
 ) -> Iterator[bytes]:
-    """The whole task, written by ``write`` from its row and its images' JSON in batches.
+    """The whole task, written by ``write`` from its row and its images' JSON in batches."""
+    return _stream(seen, write, lambda rows: [row[1] for row in rows], _POSITIONS_SQL, batch)
+
+
+def stream_face_rows(
+    seen: Task, write: Callable[[Task, Iterator[list[FaceRow]]], Iterator[bytes]], batch: int = STREAM_BATCH
+) -> Iterator[bytes]:
+    """Every face of the task (and every image without one) in upload order, written by ``write``."""
+    return _stream(seen, write, lambda rows: [FaceRow(*row) for row in rows], _FACE_ROWS_SQL, batch)
+
+
+def _stream(
+    seen: Task, write: Callable[[Task, Iterator[list[Any]]], Iterator[bytes]],
+    convert: Callable[[list[tuple]], list[Any]], sql: str, batch: int,
+) -> Iterator[bytes]:
+    """A task's images read ``batch`` positions at a time by ``sql``, for ``write``.
 
     Everything comes from one snapshot (REPEATABLE READ), so the statistics agree with the
     images beside them, on a connection of its own held while the response is written
@@ -159,13 +197,11 @@ def stream_task(
         if task is None:
             yield from write(seen, iter(()))
             return
-        yield from write(task, _image_batches(task, batch))
-
-
-def _image_batches(task: Task, batch: int) -> Iterator[list[str]]:
-    for after in range(0, task.images_total, batch):
-        rows = db.execute_sql(_POSITIONS_SQL, (str(task.id), after, after + batch)).fetchall()
-        yield [row[1] for row in rows]
+        batches = (
+            convert(db.execute_sql(sql, (str(task.id), after, after + batch)).fetchall())
+            for after in range(0, task.images_total, batch)
+        )
+        yield from write(task, batches)
 
 
 _FACES_OF_IMAGE_SQL = "SELECT x, y, width, height, gender, age, score FROM faces WHERE image_id = %s ORDER BY id"

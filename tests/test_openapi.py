@@ -138,6 +138,7 @@ def test_task_lifecycle_responses_match(checked: Checked, workers: Any, fresh_em
     page = checked("GET", images, 200, params={"status": "done", "page": "1", "page_size": "1"})
     assert page.json["items"] == read["images"][:1]
     checked("GET", images, 304, headers={"If-None-Match": page.headers["ETag"]})
+    checked("GET", f"/api/v1/tasks/{task['id']}/faces.csv", 200)
     checked("GET", f"{images}/{team['id']}/file", 200)
     checked("GET", f"{images}/{team['id']}/annotated", 200)
     checked("GET", "/api/v1/tasks", 200, params={"status": "completed", "page": "1", "page_size": "1"})
@@ -157,6 +158,7 @@ def test_error_responses_match(checked: Checked) -> None:
     checked("GET", f"{unknown}/images/6f1c2b0e-0000-4000-8000-000000000001/annotated", 404)
     checked("GET", "/api/v1/tasks", 400, params={"page_size": "0"}, valid_request=False)
     checked("GET", f"{unknown}/images", 404)
+    checked("GET", f"{unknown}/faces.csv", 404)
     checked("POST", "/api/v1/tasks", 400, body=b"{not json", content_type="application/json", valid_request=False)
 
     task = checked.json("POST", "/api/v1/tasks", 201)

@@ -4,7 +4,7 @@
   into storage; p50/p99 of the summary, of page 1 and of the last page of images (100 a page),
   and of the list of 100 tasks with the small one among them, then with the big one; the
   ratio big : small of each (flat means 1).
-* The whole big task streamed: seconds, and the API's peak RSS growth (VmHWM) over the request.
+* The whole big task streamed, and its faces as CSV: seconds, and the API's peak RSS growth (VmHWM).
 * ``POST …/start`` of a forming big task (rows only): latency, then the queues' depths.
 * Fairness: with the emulator at ``scale_latency_ms`` and 2 x 8 workers, a 10-image task alone,
   then the same while a ``scale_running_images``-image task runs: seconds from its start to its end.
@@ -129,6 +129,7 @@ def run(ctx: Context) -> dict[str, Any]:
     big = seed.completed_task(sizes.scale_images, 3)
     big_reads = _reads(api, big, sizes.scale_images)
     stream = _stream(ctx, f"{api}/tasks/{big}")
+    csv_stream = _stream(ctx, f"{api}/tasks/{big}/faces.csv")
 
     forming = seed.forming_rows(sizes.scale_images)
     started = time.perf_counter()
@@ -143,6 +144,7 @@ def run(ctx: Context) -> dict[str, Any]:
         "reads_big": big_reads,
         "ratio_big_to_small": _ratios(small_reads, big_reads),
         "stream_big": stream,
+        "csv_big": csv_stream,
         "start_big": {"latency_ms": round(start_ms, 1), "queue_depth_after": depths},
         "fairness": _fairness(ctx),
     }
