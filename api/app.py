@@ -35,6 +35,7 @@ class Parts:
     pipeline: Pipeline
     max_image_bytes: int
     credentials: tuple[str, str] | None = None
+    max_archive_bytes: int = 1024**3
 
 
 def create_app(parts: Parts) -> falcon.App:
@@ -55,7 +56,8 @@ def create_app(parts: Parts) -> falcon.App:
     app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.pipeline))
     app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.pipeline))
-    app.add_route("/api/v1/tasks/{task_id:uuid}/images", ImageCollection(parts.store, parts.max_image_bytes))
+    images = ImageCollection(parts.store, parts.max_image_bytes, parts.max_archive_bytes)
+    app.add_route("/api/v1/tasks/{task_id:uuid}/images", images)
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/file", ImageFile(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/annotated", AnnotatedImage(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/faces.csv", FacesCsv())
@@ -74,5 +76,6 @@ def get_app(settings: Settings | None = None) -> falcon.App:
             pipeline=Pipeline(make_broker(settings.rabbitmq_url)),
             max_image_bytes=settings.max_image_bytes,
             credentials=credentials,
+            max_archive_bytes=settings.max_archive_bytes,
         )
     )

@@ -1,4 +1,4 @@
-"""Image resources: upload one image into a task, page through its images, read one's bytes."""
+"""Image resources: upload one image (or an archive of them) into a task, page through its images, read one's bytes."""
 
 from __future__ import annotations
 
@@ -7,25 +7,27 @@ from uuid import UUID
 import falcon
 
 from api import serialize
+from api.archives import archive_kind, too_large_archive, unpack
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import paging, status_filter
-from api.uploads import receive
+from api.uploads import copy_limited, receive
 from storage.errors import ImageNotFound
 from storage.files import ImageStore
 from storage.jpeg import CorruptJpegError, NotJpegError, check_jpeg
 from storage.models import IMAGE_STATUSES
 from storage.reports import find_summary, images_page
-from storage.tasks import add_image, find_image, find_task
+from storage.tasks import add_image, add_images, find_image, find_task
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
 class ImageCollection:
-    def __init__(self, store: ImageStore, max_image_bytes: int) -> None:
+    def __init__(self, store: ImageStore, max_image_bytes: int, max_archive_bytes: int) -> None:
         self.store = store
         self.max_image_bytes = max_image_bytes
+        self.max_archive_bytes = max_archive_bytes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         status = status_filter(req, IMAGE_STATUSES)
@@ -38,6 +40,10 @@ class ImageCollection:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         find_task(task_id)  # 404 before reading a body meant for nothing
+        kind = archive_kind(req.content_type)
+        if kind:
+            self._add_archive(req, resp, task_id, kind)
+            return
         with self.store.incoming() as incoming:
             given = receive(req, incoming, self.max_image_bytes)
             name = checked_name(given, "The image name ('name' part, ?name= or the file's name)")
@@ -57,6 +63,23 @@ class ImageCollection:
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task_id}/images/{image.id}/file"
         resp.media = serialize.image(image)
+
+
+    def _add_archive(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, kind: str) -> None:
+        """201 with the images added and the members rejected; all or nothing (``api.archives``)."""
+        limit = self.max_archive_bytes
+        if req.content_length is not None and req.content_length > limit:
+            raise too_large_archive(limit)
+        with self.store.incoming() as archive, self.store.incoming_folder() as folder:
+            try:
+                copy_limited(req.bounded_stream, archive, limit)
+            except falcon.HTTPContentTooLarge:
+                raise too_large_archive(limit) from None
+            archive.file.flush()
+            accepted, rejected = unpack(archive.path, kind, folder, self.max_image_bytes, limit)
+            images = add_images(self.store, task_id, accepted)
+        resp.status = falcon.HTTP_201
+        resp.media = {"items": [serialize.image(i) for i in images], "rejected": [r._asdict() for r in rejected]}
 
 
 class ImageFile:

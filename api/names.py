@@ -7,16 +7,22 @@ import falcon
 MAX_NAME_LENGTH = 255
 
 
+def name_problem(value: object) -> str | None:
+    """What makes ``value`` unusable as a name ("must …"), or None when it is a good one."""
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string"
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        return "must not contain a NUL character"
+    if len(value) > MAX_NAME_LENGTH:
+        return f"must be at most {MAX_NAME_LENGTH} characters"
+    return None
+
+
 def checked_name(value: object, source: str) -> str | None:
     """``value`` if it is a usable name, None if absent; 400 naming ``source`` otherwise."""
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise falcon.HTTPBadRequest(title="Invalid name", description=f"{source} must be a non-empty string.")
-    if "\x00" in value:  # PostgreSQL text cannot hold it
-        raise falcon.HTTPBadRequest(title="Invalid name", description=f"{source} must not contain a NUL character.")
-    if len(value) > MAX_NAME_LENGTH:
-        raise falcon.HTTPBadRequest(
-            title="Invalid name", description=f"{source} must be at most {MAX_NAME_LENGTH} characters."
-        )
+    problem = name_problem(value)
+    if problem:
+        raise falcon.HTTPBadRequest(title="Invalid name", description=f"{source} {problem}.")
     return value

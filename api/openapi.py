@@ -116,6 +116,14 @@ def _schemas() -> Schema:
             "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             "total": count,
         }),
+        "ArchiveUpload": closed({
+            "items": {"type": "array", "items": ref("Image"), "description": "In archive order."},
+            "rejected": {"type": "array", "items": closed({
+                "name": {"type": "string"}, "title": {"type": "string", "minLength": 1},
+                "description": {"type": "string", "minLength": 1},
+            }), "description": "Members skipped: directories, links, hidden files, not JPEG, too large."},
+        }, "All or nothing: a damaged archive (422), a zip bomb (422) or one past MAX_ARCHIVE_BYTES or its member "
+           "count (413) adds no image."),
         "ImagePage": closed({
             "items": {"type": "array", "items": ref("Image"), "maxItems": images.MAX_PAGE_SIZE},
             "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
@@ -141,10 +149,11 @@ _ERRORS = {
     400: "A bad parameter or a malformed body.",
     404: "No such task or image (a malformed id included).",
     409: "The task is not in a state that allows this.",
-    413: "The image is larger than MAX_IMAGE_BYTES.",
+    413: "The image is larger than MAX_IMAGE_BYTES; an archive larger, or unpacking to more, than "
+         "MAX_ARCHIVE_BYTES, or with more than 10,000 members.",
     415: "Not a JPEG (judged by content, whatever the declared type).",
     422: "An image that cannot be processed: a JPEG that does not decode (truncated or corrupt) on upload; "
-         "too many pixels to draw on for …/annotated.",
+         "too many pixels to draw on for …/annotated; a damaged archive or a zip bomb.",
     503: "PostgreSQL or RabbitMQ is unreachable; nothing was changed.",
 }
 
@@ -268,6 +277,9 @@ def _image_paths() -> Schema:
                 "encoding": {"file": {"contentType": f"{JPEG}, application/octet-stream"}},
             },
             JPEG: {"schema": {**BINARY_JPEG, "description": "The raw JPEG bytes; then ?name= is required."}},
+            **{kind: {"schema": {"contentMediaType": kind, "description": "An archive of JPEGs: each JPEG member "
+                                 "becomes an image named by its path in the archive; the rest is reported."}}
+               for kind in ("application/zip", "application/x-tar", "application/gzip")},
         },
     }
     image_params = [TASK_ID, IMAGE_ID]
@@ -283,7 +295,9 @@ def _image_paths() -> Schema:
             ),
             "post": _operation(
                 "addImage", "images", "Add one image to a forming task",
-                {"201": {**_json("Image", "The image (status pending, no faces)."), "headers": _LOCATION}},
+                {"201": {"description": "The image (status pending, no faces), with a Location; for an archive, "
+                         "the images added and the members rejected.",
+                         "content": {JSON: {"schema": {"oneOf": [ref("Image"), ref("ArchiveUpload")]}}}}},
                 (400, 404, 409, 413, 415, 422),
                 parameters=[{"name": "name", "in": "query", "schema": {"type": "string", "minLength": 1},
                              "description": "The image's name, for a raw image/jpeg body."}],

@@ -73,6 +73,8 @@ class Settings:
     worker_processes: int = os.cpu_count() or 1
     worker_threads: int = FACECLOUD_THREADS
     max_image_bytes: int = 10 * 1024 * 1024
+    # An archive upload (api/archives.py), in bytes, and what it may unpack to.
+    max_archive_bytes: int = 1024 * 1024 * 1024
     # Most images of one running task queued or processing at a time: large enough to keep
     # every worker thread busy on one task (2 x 8 here), small enough that a task started
     # later waits behind at most this many messages per running task (make bench: fairness).
@@ -139,6 +141,7 @@ class Settings:
             ),
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", defaults.max_image_bytes, minimum=1),
             task_window=_int(env, "TASK_WINDOW", defaults.task_window, minimum=1),
+            max_archive_bytes=_int(env, "MAX_ARCHIVE_BYTES", defaults.max_archive_bytes, minimum=1),
             log_level=_choice(env, "LOG_LEVEL", defaults.log_level, ("error", "info", "debug", "debug-raw")),
             log_format=_choice(env, "LOG_FORMAT", defaults.log_format, ("text", "json")),
             log_file=env.get("LOG_FILE") or None,

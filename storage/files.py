@@ -51,13 +51,26 @@ class ImageStore:
         finally:
             path.unlink(missing_ok=True)
 
-    def keep(self, incoming: Incoming, task_id: UUID | str, image_id: UUID | str) -> Path:
-        """Move a finished upload to its final place (atomic on one filesystem)."""
-        incoming.file.flush()
-        os.fsync(incoming.file.fileno())
+    @contextmanager
+    def incoming_folder(self) -> Iterator[Path]:
+        """A temporary folder for the images of one archive; removed on exit with what was not kept."""
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=self._incoming, suffix=".batch"))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def keep(self, path: Path, task_id: UUID | str, image_id: UUID | str) -> Path:
+        """Move a finished upload at ``path`` (under the incoming folder) to its final place.
+
+        Synced first, then renamed: atomic on one filesystem, and never a half-written image.
+        """
+        with path.open("rb") as file:
+            os.fsync(file.fileno())
         final = self.path(task_id, image_id)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(incoming.path, final)
+        os.replace(path, final)
         return final
 
     def read(self, task_id: UUID | str, image_id: UUID | str) -> bytes:
@@ -80,8 +93,12 @@ class ImageStore:
         return ids
 
     def remove_stray_uploads(self, older_than_s: float) -> None:
-        """Delete temporary upload files left by requests that died mid-upload."""
+        """Delete temporary upload files and archive folders left by requests that died mid-upload."""
         cutoff = time.time() - older_than_s
-        for path in self._incoming.glob("*.part") if self._incoming.exists() else ():
-            if path.stat().st_mtime < cutoff:
+        for path in self._incoming.iterdir() if self._incoming.exists() else ():
+            if path.stat().st_mtime >= cutoff:
+                continue
+            if path.suffix == ".part":
                 path.unlink(missing_ok=True)
+            elif path.suffix == ".batch":
+                shutil.rmtree(path, ignore_errors=True)

@@ -10,6 +10,8 @@ meet the workers' opposite order (``storage.pipeline``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from pathlib import Path
 from uuid import UUID
 
 from peewee import Field, fn
@@ -39,33 +41,44 @@ def _refusal(task_id: UUID, action: str, allowed: str) -> Exception:
 
 
 def add_image(store: ImageStore, incoming: Incoming, task_id: UUID, name: str) -> Image:
-    """Record a finished upload as the next image of a forming task and keep its file.
+    """Record a finished upload as the next image of a forming task and keep its file."""
+    incoming.file.flush()
+    return add_images(store, task_id, [(incoming.path, incoming.size, name)])[0]
 
-    Row and file are kept together or not at all. The task row stays locked until the
-    commit, so a concurrent start waits for this upload and includes it, or this upload
-    sees the task started; the lock also numbers the task's images without gaps.
+
+def add_images(store: ImageStore, task_id: UUID, files: Sequence[tuple[Path, int, str]]) -> list[Image]:
+    """Record uploaded files ((path, size in bytes, name) each) as the next images of a forming task.
+
+    All or nothing: rows and files are kept together, or none is. The task row stays locked until
+    the commit, so a concurrent start waits for these uploads and includes them, or they see the
+    task started; the lock also numbers the task's images without gaps.
     """
-    image_id = uuid.uuid4()
+    image_ids = [uuid.uuid4() for _ in files]
     try:
         with db.atomic():
             counted = list(
-                Task.update(images_total=Task.images_total + 1, version=Task.version + 1, updated_at=fn.now())
+                Task.update(
+                    images_total=Task.images_total + len(files), version=Task.version + 1, updated_at=fn.now()
+                )
                 .where((Task.id == task_id) & ~Task.cancelled & (Task.status == "forming"))
                 .returning(Task.images_total)
                 .execute()
             )
             if not counted:
                 raise _refusal(task_id, "given images", "forming")
-            image = (
-                Image.insert(id=image_id, task=task_id, name=name, size=incoming.size, position=counted[0].images_total)
-                .returning(Image)
-                .execute()[0]
-            )
-            store.keep(incoming, task_id, image_id)
+            first = counted[0].images_total - len(files) + 1
+            rows = [
+                {"id": image_id, "task": task_id, "name": name, "size": size, "position": first + n}
+                for n, (image_id, (_, size, name)) in enumerate(zip(image_ids, files, strict=True))
+            ]
+            images = list(Image.insert_many(rows).returning(Image).execute()) if rows else []
+            for image_id, (path, _, _) in zip(image_ids, files, strict=True):
+                store.keep(path, task_id, image_id)
     except BaseException:
-        store.remove(task_id, image_id)
+        for image_id in image_ids:
+            store.remove(task_id, image_id)
         raise
-    return image
+    return sorted(images, key=lambda image: image.position)
 
 
 def _begin_run(task_id: UUID, from_status: str, images: Field, action: str) -> Task:

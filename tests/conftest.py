@@ -100,8 +100,10 @@ def pipeline(vhost: str) -> Iterator[Pipeline]:
     broker.close()
 
 
-def build_client(storage_dir: Path, pipeline: Pipeline, credentials: tuple[str, str] | None = None):
-    app = create_app(Parts(ImageStore(storage_dir), pipeline, MAX_IMAGE_BYTES, credentials))
+def build_client(
+    storage_dir: Path, pipeline: Pipeline, credentials: tuple[str, str] | None = None, **parts: int
+) -> falcon.testing.TestClient:
+    app = create_app(Parts(ImageStore(storage_dir), pipeline, MAX_IMAGE_BYTES, credentials, **parts))
     return falcon.testing.TestClient(app)
 
 

@@ -22,6 +22,7 @@ from api.web import STATIC_DIR, SWAGGER_PREFIX, swagger_ui_dir
 from detectors.emulator_faces import face, make_jpeg
 from tests.conftest import MAX_IMAGE_BYTES, build_client
 from tests.helpers import multipart, wait_until_final
+from tests.test_archives import zip_of
 
 SPEC = document()
 OPENAPI = OpenAPI.from_dict(SPEC)
@@ -125,6 +126,10 @@ def test_task_lifecycle_responses_match(checked: Checked, workers: Any, fresh_em
     checked("POST", images, 201, body=make_jpeg(48, 32, faces=[]), content_type="image/jpeg",
             params={"name": "empty-room.jpg"})
     checked("GET", f"/api/v1/tasks/{task['id']}", 200)
+    other = checked.json("POST", "/api/v1/tasks", 201)
+    archive = checked("POST", f"/api/v1/tasks/{other['id']}/images", 201, body=zip_of({"a/b.jpg": make_jpeg(),
+                      "c.txt": b"text"}), content_type="application/zip").json
+    assert [i["name"] for i in archive["items"]] == ["a/b.jpg"] and archive["rejected"][0]["name"] == "c.txt"
     checked("POST", f"/api/v1/tasks/{task['id']}/retry", 409)
     checked("POST", f"/api/v1/tasks/{task['id']}/start", 202)
     checked("POST", images, 409, body=make_jpeg(), content_type="image/jpeg", params={"name": "late.jpg"})

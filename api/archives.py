@@ -1,0 +1,169 @@
+"""Archive uploads: a ZIP or a TAR (optionally gzip) of JPEGs, added to a task in one request.
+
+Every JPEG member becomes an image named by its path in the archive; every other member (a
+directory, a link, a hidden file such as ``__MACOSX/…`` or ``.DS_Store``, anything that is not a
+JPEG, too large, or badly named) is reported in ``rejected`` and skipped. Limits, all answered before
+anything is added:
+
+* the archive itself: ``MAX_ARCHIVE_BYTES`` (413), streamed to a temporary file, never into memory;
+* what it unpacks to: ``MAX_ARCHIVE_BYTES`` again (413; JPEGs barely compress, so a real archive of
+  photos unpacks to about its own size) and ``MAX_MEMBERS`` members (413);
+* a ZIP member that claims to expand more than ``BOMB_RATIO`` times: a zip bomb (422);
+* a damaged or truncated archive: 422, and none of its images is kept (all or nothing);
+* each member: ``MAX_IMAGE_BYTES`` and the JPEG check, as a single upload (rejected, not fatal).
+An archive inside the archive is not opened: it is "not a JPEG".
+"""
+
+from __future__ import annotations
+
+import gzip
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+import falcon
+
+from api.names import name_problem
+from storage.jpeg import CorruptJpegError, NotJpegError, check_jpeg
+
+ARCHIVE_TYPES = {
+    "application/zip": "zip",
+    "application/x-zip-compressed": "zip",
+    "application/x-tar": "tar",
+    "application/gzip": "tar",
+    "application/x-gzip": "tar",
+    "application/x-gtar": "tar",
+    "application/x-compressed-tar": "tar",
+}
+MAX_MEMBERS = 10_000
+# A JPEG compresses by a few percent; a member claiming a hundredfold is built to explode.
+BOMB_RATIO = 100
+_BOMB_MIN_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
+_DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile)
+
+
+class Rejected(NamedTuple):
+    name: str
+    title: str
+    description: str
+
+
+class Accepted(NamedTuple):
+    path: Path
+    size: int
+    name: str
+
+
+def archive_kind(content_type: str | None) -> str | None:
+    """``zip`` or ``tar`` for an archive's media type, None for anything else."""
+    return ARCHIVE_TYPES.get((content_type or "").split(";")[0].strip().lower())
+
+
+def unpack(archive: Path, kind: str, folder: Path, max_image_bytes: int, max_bytes: int) -> tuple[
+    list[Accepted], list[Rejected]
+]:
+    """The JPEG members of ``archive`` written into ``folder``, and the members rejected, in archive order."""
+    accepted: list[Accepted] = []
+    rejected: list[Rejected] = []
+    try:
+        members = _zip_members(archive, max_bytes) if kind == "zip" else _tar_members(archive, max_bytes)
+        for name, source in members:
+            if isinstance(source, Rejected):
+                rejected.append(source)
+                continue
+            outcome = _write_member(name, source, folder / f"{len(accepted)}.jpg", max_image_bytes)
+            (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)
+    except _DAMAGE as error:
+        raise falcon.HTTPUnprocessableEntity(
+            title="Damaged archive",
+            description=f"The archive is damaged or truncated ({error}); none of its images was added.",
+        ) from None
+    return accepted, rejected
+
+
+def _write_member(name: str, source: BinaryIO, path: Path, max_image_bytes: int) -> Accepted | Rejected:
+    problem = name_problem(name)
+    if problem:
+        return Rejected(name[:255], "Invalid name", f"The member's path, the image's name, {problem}.")
+    size = 0
+    with source, path.open("wb") as target:
+        while chunk := source.read(_CHUNK):
+            size += len(chunk)
+            if size > max_image_bytes:
+                return Rejected(name, "Image too large", f"An image may be at most {max_image_bytes} bytes.")
+            target.write(chunk)
+    try:
+        check_jpeg(path)
+    except NotJpegError as error:
+        return Rejected(name, "Not a JPEG", f"{error}; only JPEG is accepted.")
+    except CorruptJpegError as error:
+        return Rejected(name, "Corrupt JPEG", str(error))
+    return Accepted(path, size, name)
+
+
+def _hidden(name: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
+
+
+def _skip(name: str, is_file: bool, is_link: bool) -> Rejected | None:
+    if is_link:
+        return Rejected(name, "Not a file", "Links are not followed.")
+    if not is_file:
+        return Rejected(name, "Not a file", "Directories and special files are skipped.")
+    if _hidden(name):
+        return Rejected(name, "Hidden file", "Hidden files and folders (such as __MACOSX) are skipped.")
+    return None
+
+
+def _too_big(max_bytes: int, what: str) -> falcon.HTTPError:
+    return falcon.HTTPContentTooLarge(title="Archive too large", description=f"{what} at most {max_bytes} bytes.")
+
+
+def _too_many() -> falcon.HTTPError:
+    return falcon.HTTPContentTooLarge(
+        title="Archive too large", description=f"An archive may hold at most {MAX_MEMBERS} members."
+    )
+
+
+def _zip_members(archive: Path, max_bytes: int) -> Iterator[tuple[str, BinaryIO | Rejected]]:
+    with zipfile.ZipFile(archive) as zip_file:
+        infos = zip_file.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _too_many()
+        if sum(info.file_size for info in infos) > max_bytes:
+            raise _too_big(max_bytes, "An archive may unpack to")
+        for info in infos:
+            if info.file_size > _BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+                raise falcon.HTTPUnprocessableEntity(
+                    title="Zip bomb",
+                    description=f"{info.filename} claims to expand {info.file_size // max(info.compress_size, 1)} "
+                    f"times; nothing was added.",
+                )
+            is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+            skipped = _skip(info.filename, not info.is_dir(), is_link)
+            yield info.filename, skipped or zip_file.open(info)
+
+
+def _tar_members(archive: Path, max_bytes: int) -> Iterator[tuple[str, BinaryIO | Rejected]]:
+    unpacked = 0
+    with tarfile.open(archive, mode="r:*") as tar_file:
+        for count, info in enumerate(tar_file, 1):
+            if count > MAX_MEMBERS:
+                raise _too_many()
+            unpacked += info.size
+            if unpacked > max_bytes:
+                raise _too_big(max_bytes, "An archive may unpack to")
+            skipped = _skip(info.name, info.isreg(), info.issym() or info.islnk())
+            yield info.name, skipped or tar_file.extractfile(info)
+        # Read to the very end, so that a gzip stream cut after the last member is found damaged too
+        # (its checksum and length come last).
+        while tar_file.fileobj.read(_CHUNK):
+            pass
+
+
+def too_large_archive(max_bytes: int) -> falcon.HTTPError:
+    return _too_big(max_bytes, "An archive may be")
