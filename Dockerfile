@@ -30,6 +30,7 @@ COPY actors ./actors
 COPY storage ./storage
 COPY detectors ./detectors
 COPY service ./service
+COPY client ./client
 # The app goes into the virtualenv (no second copy of the sources), then the installers leave it.
 RUN pip install --no-deps --no-build-isolation . \
     && pip uninstall --yes pip setuptools wheel \

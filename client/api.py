@@ -1,0 +1,97 @@
+"""The REST API as the command line uses it: requests, with retries of what may pass by itself.
+
+Connection errors and 503 (a dependency of the service restarting) are retried with exponential
+backoff, ``RETRIES`` times over about half a minute; every other error is raised at once as an
+``ApiError`` carrying the API's own ``title`` and ``description``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import requests
+
+RETRIES = 6
+FIRST_BACKOFF_S = 0.5
+TIMEOUT_S = (5, 300)
+
+
+class ApiError(Exception):
+    """The API answered an error (or could not be reached); the message is its description."""
+
+    def __init__(self, status: int, title: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.title, self.description = status, title, description
+
+
+class Api:
+    def __init__(self, url: str, auth: tuple[str, str] | None = None) -> None:
+        self.base = url.rstrip("/") + "/api/v1"
+        self.http = requests.Session()
+        self.http.auth = auth
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """The response of a successful call; retries connection errors and 503, raises ``ApiError``."""
+        body = kwargs.get("data")
+        for attempt in range(RETRIES + 1):
+            if hasattr(body, "seek"):
+                body.seek(0)
+            try:
+                response = self.http.request(method, self.base + path, timeout=TIMEOUT_S, **kwargs)
+            except requests.ConnectionError as error:
+                if attempt == RETRIES:
+                    raise ApiError(0, "No answer", f"the service at {self.base} did not answer: {error}") from None
+            else:
+                if response.status_code != 503 or attempt == RETRIES:
+                    return _checked(response)
+            time.sleep(FIRST_BACKOFF_S * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def create_task(self, name: str | None) -> dict[str, Any]:
+        return self.request("POST", "/tasks", json={"name": name} if name else {}).json()
+
+    def upload_archive(self, task_id: str, archive: BinaryIO) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/tasks/{task_id}/images", data=archive, headers={"Content-Type": "application/zip"}
+        ).json()
+
+    def start(self, task_id: str) -> dict[str, Any]:
+        return self.request("POST", f"/tasks/{task_id}/start").json()
+
+    def retry(self, task_id: str) -> dict[str, Any]:
+        return self.request("POST", f"/tasks/{task_id}/retry").json()
+
+    def delete(self, task_id: str) -> None:
+        self.request("DELETE", f"/tasks/{task_id}")
+
+    def summary(self, task_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/tasks/{task_id}", params={"images": "false"}).json()
+
+    def tasks(self, status: str | None) -> Iterator[dict[str, Any]]:
+        """Every task, newest first, a page of 100 at a time."""
+        page = 1
+        while True:
+            params = {"page": page, "page_size": 100, **({"status": status} if status else {})}
+            items = self.request("GET", "/tasks", params=params).json()["items"]
+            yield from items
+            if len(items) < 100:
+                return
+            page += 1
+
+    def export_csv(self, task_id: str, target: BinaryIO) -> None:
+        with self.request("GET", f"/tasks/{task_id}/faces.csv", stream=True) as response:
+            for chunk in response.iter_content(64 * 1024):
+                target.write(chunk)
+
+
+def _checked(response: requests.Response) -> requests.Response:
+    if response.status_code < 400:
+        return response
+    try:
+        body = response.json()
+        title, description = body["title"], body["description"]
+    except (ValueError, KeyError, TypeError):
+        title, description = response.reason or "Error", f"the service answered HTTP {response.status_code}"
+    raise ApiError(response.status_code, title, description)
