@@ -56,6 +56,9 @@ class Housekeeper:
             for task_id in sweeps.unfinished_runs(UNFINISHED_AFTER_S):
                 logger.warning("housekeeping: finishing task %s", task_id)
                 self.pipeline.aggregate(task_id)
+            for task_id, run in sweeps.unannounced_ends(self.settings.unsent_after_s):
+                logger.warning("housekeeping: announcing the end of task %s", task_id)
+                self.pipeline.announce(task_id, run)
             for task_id in sweeps.cancelled_tasks():
                 if purge(task_id, self.store):
                     logger.info("housekeeping: purged cancelled task %s", task_id)

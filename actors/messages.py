@@ -20,6 +20,9 @@ AGGREGATE_QUEUE = "aggregate"
 DETECT_ACTOR = "detect_image"
 AGGREGATE_ACTOR = "aggregate_task"
 DISPATCH_ACTOR = "dispatch_task"
+# Webhooks wait on receivers that may be slow: a queue of their own, never in the pipeline's way.
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_ACTOR = "deliver_webhook"
 
 _BROKER_ERRORS = (BrokerError, pika.exceptions.AMQPError, OSError)
 # Messages made durable per RabbitMQ transaction; bounds the broker's buffer per commit.
@@ -31,8 +34,8 @@ class QueueUnavailable(Exception):
     """RabbitMQ cannot be reached or refused a publish."""
 
 
-def _message(queue: str, actor: str, arg: str) -> Message:
-    return Message(queue_name=queue, actor_name=actor, args=(arg,), kwargs={}, options={})
+def _message(queue: str, actor: str, *args: str | int) -> Message:
+    return Message(queue_name=queue, actor_name=actor, args=args, kwargs={}, options={})
 
 
 class Pipeline:
@@ -97,6 +100,10 @@ class Pipeline:
         """Ask the pipeline to queue a run's first images (on the small control queue, so
         that it is not behind every detect message)."""
         self._send(_message(AGGREGATE_QUEUE, DISPATCH_ACTOR, str(task_id)))
+
+    def announce(self, task_id: UUID, run: int) -> None:
+        """Have the end of the task's run ``run`` delivered to its callback URL."""
+        self._send(_message(WEBHOOK_QUEUE, WEBHOOK_ACTOR, str(task_id), run))
 
     def _send(self, message: Message) -> None:
         try:

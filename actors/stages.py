@@ -64,11 +64,14 @@ class Stages:
 
     def aggregate_task(self, task_id: str) -> None:
         """End a run whose images have all ended; safe to run twice."""
-        status = states.finish_task(UUID(task_id))
-        if status is not None:
-            logger.info("task %s %s", task_id, status)
-        else:
+        finished = states.finish_task(UUID(task_id))
+        if finished is None:
             self._purge(UUID(task_id))
+            return
+        logger.info("task %s %s", task_id, finished.status)
+        if finished.announce:
+            # Lost if this worker dies right now: housekeeping announces ends left unannounced.
+            self.pipeline.announce(UUID(task_id), finished.run)
 
     def fail_image(self, image_id: UUID, message_id: str, reason: str) -> None:
         """Fail an image its message has given up on; the last image ends the run."""

@@ -22,9 +22,19 @@ from dramatiq.middleware import (
 from actors import metrics
 from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
-from actors.messages import AGGREGATE_ACTOR, AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE, DISPATCH_ACTOR, Pipeline
+from actors.messages import (
+    AGGREGATE_ACTOR,
+    AGGREGATE_QUEUE,
+    DETECT_ACTOR,
+    DETECT_QUEUE,
+    DISPATCH_ACTOR,
+    WEBHOOK_ACTOR,
+    WEBHOOK_QUEUE,
+    Pipeline,
+)
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.stages import Stages
+from actors.webhooks import WebhookSender
 from detectors.base import BadImageError, Detector, DetectorAuthError
 from service.settings import Settings
 from storage.db import init_db
@@ -34,6 +44,10 @@ from storage.files import ImageStore
 # 30-minute consumer timeout; a detect call that hangs longer than this is interrupted.
 DETECT_TIME_LIMIT_MS = 5 * 60 * 1000
 AGGREGATE_MAX_RETRIES = 20
+# A webhook receiver that is down is tried 9 times over about 40 minutes (1 s to 10 min apart).
+WEBHOOK_MAX_RETRIES = 8
+WEBHOOK_MIN_BACKOFF_MS = 1_000
+WEBHOOK_MAX_BACKOFF_MS = 10 * 60 * 1000
 
 
 def make_detector(settings: Settings) -> Detector:
@@ -58,7 +72,7 @@ def make_detector(settings: Settings) -> Detector:
     return detector
 
 
-def declare_actors(broker: dramatiq.Broker, stages: Stages, settings: Settings) -> None:
+def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSender, settings: Settings) -> None:
     dramatiq.actor(
         stages.detect_image,
         broker=broker,
@@ -81,6 +95,15 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, settings: Settings) 
             min_backoff=settings.retry_min_backoff_ms,
             max_backoff=settings.retry_max_backoff_ms,
         )
+    dramatiq.actor(
+        sender.deliver_webhook,
+        broker=broker,
+        actor_name=WEBHOOK_ACTOR,
+        queue_name=WEBHOOK_QUEUE,
+        max_retries=WEBHOOK_MAX_RETRIES,
+        min_backoff=WEBHOOK_MIN_BACKOFF_MS,
+        max_backoff=WEBHOOK_MAX_BACKOFF_MS,
+    )
 
 
 def setup() -> None:
@@ -111,7 +134,7 @@ def setup() -> None:
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.
     broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)
-    declare_actors(broker, stages, settings)
+    declare_actors(broker, stages, WebhookSender(settings.webhook_secret, settings.webhook_hosts), settings)
     logging.getLogger(__name__).info(
         "worker ready: detector=%s threads=%d", settings.detector, settings.worker_threads
     )

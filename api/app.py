@@ -36,6 +36,8 @@ class Parts:
     max_image_bytes: int
     credentials: tuple[str, str] | None = None
     max_archive_bytes: int = 1024**3
+    # Hosts a task's callback_url may name; empty: webhooks are off.
+    webhook_hosts: frozenset[str] = frozenset()
 
 
 def create_app(parts: Parts) -> falcon.App:
@@ -52,7 +54,7 @@ def create_app(parts: Parts) -> falcon.App:
     app.req_options.strip_url_path_trailing_slash = True
 
     app.add_route("/health", Health(parts.pipeline))
-    app.add_route("/api/v1/tasks", tasks.TaskCollection())
+    app.add_route("/api/v1/tasks", tasks.TaskCollection(parts.webhook_hosts))
     app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.pipeline))
     app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.pipeline))
@@ -77,5 +79,6 @@ def get_app(settings: Settings | None = None) -> falcon.App:
             max_image_bytes=settings.max_image_bytes,
             credentials=credentials,
             max_archive_bytes=settings.max_archive_bytes,
+            webhook_hosts=settings.webhook_hosts,
         )
     )

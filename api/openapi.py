@@ -64,6 +64,11 @@ def _summary_properties() -> Schema:
     }
 
 
+def _with_webhook(schema: Schema) -> Schema:
+    """``schema`` with the optional ``webhook`` key of tasks that have a callback URL."""
+    return {**schema, "properties": {**schema["properties"], "webhook": ref("Webhook")}}
+
+
 def _schemas() -> Schema:
     count = {"type": "integer", "minimum": 0}
     mean_age = nullable({"type": "number", "description": "Plain mean of that gender's ages; null with none."})
@@ -76,9 +81,21 @@ def _schemas() -> Schema:
         ),
         "NewTask": {
             "type": "object",
-            "properties": {"name": nullable({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH})},
+            "properties": {
+                "name": nullable({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
+                "callback_url": nullable({"type": "string", "format": "uri", "description":
+                    "Where the task's end is POSTed (its summary, signed); its host must be in "
+                    "WEBHOOK_ALLOWED_HOSTS, else 400 (also while webhooks are off)."}),
+            },
             "description": "Optional body of a create; the name must not be blank.",
         },
+        "Webhook": closed({
+            "url": {"type": "string"},
+            "attempts": count,
+            "last_status": nullable({"type": "integer", "description": "The receiver's HTTP status; null before "
+                                     "an attempt or when it did not answer."}),
+            "delivered_at": nullable(_timestamp("When a receiver accepted this end's webhook.")),
+        }, "The delivery of the webhook announcing the current run's end; only on tasks with a callback_url."),
         "BBox": closed(
             {"x": {"type": "integer"}, "y": {"type": "integer"},
              "width": {"type": "integer", "minimum": 0}, "height": {"type": "integer", "minimum": 0}},
@@ -104,12 +121,12 @@ def _schemas() -> Schema:
             "Over the faces of the images done so far; final once the task is completed or failed. "
             "Faces of gender unknown count in total_faces only.",
         ),
-        "TaskSummary": closed({**_summary_properties(), "statistics": ref("Statistics")}),
-        "Task": closed(
+        "TaskSummary": _with_webhook(closed({**_summary_properties(), "statistics": ref("Statistics")})),
+        "Task": _with_webhook(closed(
             {**_summary_properties(), "images": {"type": "array", "items": ref("Image")},
              "statistics": ref("Statistics")},
             "Images are in upload order.",
-        ),
+        )),
         "TaskPage": closed({
             "items": {"type": "array", "items": ref("TaskSummary"), "maxItems": MAX_PAGE_SIZE},
             "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},

@@ -61,14 +61,27 @@ def _head(task: Task) -> dict[str, Any]:
     }
 
 
+def _tail(task: Task) -> dict[str, Any]:
+    """What follows the images: the statistics, and the webhook's delivery when the task has a callback."""
+    tail: dict[str, Any] = {"statistics": statistics_json(statistics(task))}
+    if task.callback_url is not None:
+        tail["webhook"] = {
+            "url": task.callback_url,
+            "attempts": task.webhook_attempts,
+            "last_status": task.webhook_last_status,
+            "delivered_at": timestamp(task.webhook_delivered_at),
+        }
+    return tail
+
+
 def summary(task: Task) -> dict[str, Any]:
     """The task summary: the task JSON without ``images`` (a list item)."""
-    return {**_head(task), "statistics": statistics_json(statistics(task))}
+    return {**_head(task), **_tail(task)}
 
 
 def new_task(task: Task) -> dict[str, Any]:
     """The task JSON of a task that has no image yet."""
-    return {**_head(task), "images": [], "statistics": statistics_json(statistics(task))}
+    return {**_head(task), "images": [], **_tail(task)}
 
 
 def task_stream(task: Task, batches: Iterable[list[str]]) -> Iterator[bytes]:
@@ -80,7 +93,7 @@ def task_stream(task: Task, batches: Iterable[list[str]]) -> Iterator[bytes]:
         if batch:
             yield separator + ",".join(batch).encode()
             separator = b","
-    yield b'],"statistics":' + orjson.dumps(statistics_json(statistics(task))) + b"}"
+    yield b"]," + orjson.dumps(_tail(task))[1:]
 
 
 def page(items: list[Any], page_number: int, page_size: int, total: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
 from api import serialize
+from api.callbacks import checked_callback
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import paging, status_filter
@@ -25,13 +26,18 @@ MAX_PAGE_SIZE = 100
 
 
 class TaskCollection:
+    def __init__(self, webhook_hosts: frozenset[str]) -> None:
+        self.webhook_hosts = webhook_hosts
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = req.get_media(default_when_empty=None)
         if body is not None and not isinstance(body, dict):
             raise falcon.HTTPBadRequest(
                 title="Invalid body", description='The body must be a JSON object like {"name": "…"}.'
             )
-        task = create_task(checked_name((body or {}).get("name"), '"name"'))
+        body = body or {}
+        name = checked_name(body.get("name"), '"name"')
+        task = create_task(name, checked_callback(body.get("callback_url"), self.webhook_hosts))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task.id}"
         resp.media = serialize.new_task(task)

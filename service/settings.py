@@ -73,6 +73,9 @@ class Settings:
     worker_processes: int = os.cpu_count() or 1
     worker_threads: int = FACECLOUD_THREADS
     max_image_bytes: int = 10 * 1024 * 1024
+    # Completion webhooks: the HMAC key and the hosts callbacks may go to (both set, or webhooks are off).
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_allowed_hosts: frozenset[str] = frozenset()
     # An archive upload (api/archives.py), in bytes, and what it may unpack to.
     max_archive_bytes: int = 1024 * 1024 * 1024
     # Most images of one running task queued or processing at a time: large enough to keep
@@ -104,6 +107,11 @@ class Settings:
 
     def configure_logging(self) -> None:
         configure_logging(self.log_level, self.log_format, self.log_file)
+
+    @property
+    def webhook_hosts(self) -> frozenset[str]:
+        """The hosts callbacks may go to; empty (webhooks off) unless a secret is set too."""
+        return self.webhook_allowed_hosts if self.webhook_secret else frozenset()
 
     @property
     def auth_enabled(self) -> bool:
@@ -142,6 +150,10 @@ class Settings:
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", defaults.max_image_bytes, minimum=1),
             task_window=_int(env, "TASK_WINDOW", defaults.task_window, minimum=1),
             max_archive_bytes=_int(env, "MAX_ARCHIVE_BYTES", defaults.max_archive_bytes, minimum=1),
+            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            webhook_allowed_hosts=frozenset(
+                host.strip().lower() for host in env.get("WEBHOOK_ALLOWED_HOSTS", "").split(",") if host.strip()
+            ),
             log_level=_choice(env, "LOG_LEVEL", defaults.log_level, ("error", "info", "debug", "debug-raw")),
             log_format=_choice(env, "LOG_FORMAT", defaults.log_format, ("text", "json")),
             log_file=env.get("LOG_FILE") or None,

@@ -92,6 +92,16 @@ def unfinished_runs(idle_s: float) -> list[UUID]:
     return [row.id for row in rows]
 
 
+def unannounced_ends(idle_s: float) -> list[tuple[UUID, int]]:
+    """(task, run) of runs that ended ``idle_s`` ago with a callback whose delivery never began
+    (the announcing worker died between the end and its publish)."""
+    rows = Task.select(Task.id, Task.run).where(
+        Task.status.in_(("completed", "failed")) & ~Task.cancelled & Task.callback_url.is_null(False)
+        & Task.webhook_delivered_at.is_null() & (Task.webhook_attempts == 0) & _older_than(Task.finished_at, idle_s)
+    )
+    return [(row.id, row.run) for row in rows]
+
+
 def cancelled_tasks() -> list[UUID]:
     return [row.id for row in Task.select(Task.id).where(Task.cancelled)]
 

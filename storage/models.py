@@ -57,6 +57,11 @@ class Task(BaseModel):
     females = IntegerField(default=0)
     male_age_sum = FloatField(default=0.0)
     female_age_sum = FloatField(default=0.0)
+    # Where the task's end is announced (a signed POST), and how the current run's delivery went.
+    callback_url = TextField(null=True)
+    webhook_attempts = IntegerField(default=0)
+    webhook_last_status = IntegerField(null=True)
+    webhook_delivered_at = DateTimeTZField(null=True)
     created_at = DateTimeTZField()
     updated_at = DateTimeTZField()
     started_at = DateTimeTZField(null=True)

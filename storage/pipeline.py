@@ -241,11 +241,19 @@ def cancelled_task_of(image_id: UUID) -> UUID | None:
     return row.task_id if row else None
 
 
-def finish_task(task_id: UUID) -> str | None:
+@dataclass(frozen=True)
+class Finished:
+    status: str
+    run: int
+    announce: bool
+
+
+def finish_task(task_id: UUID) -> Finished | None:
     """End a task whose images have all ended: ``completed``, or ``failed`` if any failed.
 
-    Returns the new status, or None when there was nothing to finish (already finished,
-    images still running, or cancelled). The counters decide: O(1) whatever the size.
+    Returns the new status, the run that ended and whether its end is to be announced (the task
+    has a callback URL), or None when there was nothing to finish (already finished, images still
+    running, or cancelled). The counters decide: O(1) whatever the size.
     """
     rows = list(
         Task.update(
@@ -253,14 +261,20 @@ def finish_task(task_id: UUID) -> str | None:
             version=Task.version + 1,
             finished_at=fn.now(),
             updated_at=fn.now(),
+            # This end's webhook is still to deliver.
+            webhook_attempts=0,
+            webhook_last_status=None,
+            webhook_delivered_at=None,
         )
         .where(
             (Task.id == task_id) & ~Task.cancelled & (Task.status == "processing") & (Task.remaining == 0)
         )
-        .returning(Task.status)
+        .returning(Task.status, Task.run, Task.callback_url)
         .execute()
     )
-    return rows[0].status if rows else None
+    if not rows:
+        return None
+    return Finished(rows[0].status, rows[0].run, rows[0].callback_url is not None)
 
 
 def claim_of(image_id: UUID, message_id: str) -> Claim | None:

@@ -23,8 +23,8 @@ from storage.locks import task_lock_key
 from storage.models import Image, Task
 
 
-def create_task(name: str | None) -> Task:
-    return Task.insert(id=uuid.uuid4(), name=name).returning(Task).execute()[0]
+def create_task(name: str | None, callback_url: str | None = None) -> Task:
+    return Task.insert(id=uuid.uuid4(), name=name, callback_url=callback_url).returning(Task).execute()[0]
 
 
 def find_task(task_id: UUID) -> Task:

@@ -8,7 +8,9 @@ machine's monotonic clock.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import random
 import subprocess
 import sys
@@ -27,6 +29,13 @@ from tests.helpers import create_task, upload
 RACES = 40
 
 
+def _first_in_line() -> None:
+    """The emulator notes a call when its process next runs; run it before everything else (as root),
+    so that what it notes is when the call arrived, not when the machine got round to it."""
+    with contextlib.suppress(PermissionError):
+        os.nice(-15)
+
+
 class EmulatorProcess:
     def __init__(self) -> None:
         self.port = free_port()
@@ -36,7 +45,8 @@ class EmulatorProcess:
     def __enter__(self) -> EmulatorProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "detectors.emulator", "--port", str(self.port), "--email", self.email,
-             "--password", self.password], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--password", self.password], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_first_in_line)
         deadline = time.monotonic() + 30
         while True:
             try:

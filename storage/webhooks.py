@@ -1,0 +1,26 @@
+"""Delivery state of completion webhooks, one delivery per end of a task's run."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from peewee import fn
+
+from storage.models import Task
+
+
+def pending_delivery(task_id: UUID, run: int) -> Task | None:
+    """The task, if its run ``run`` ended, has a callback and its webhook is not delivered yet."""
+    return Task.get_or_none(
+        (Task.id == task_id) & ~Task.cancelled & (Task.run == run) & Task.status.in_(("completed", "failed"))
+        & Task.callback_url.is_null(False) & Task.webhook_delivered_at.is_null()
+    )
+
+
+def record_attempt(task_id: UUID, run: int, status: int | None, delivered: bool) -> None:
+    """Count one attempt of run ``run``'s delivery with the receiver's HTTP status (None: no answer)."""
+    Task.update(
+        webhook_attempts=Task.webhook_attempts + 1,
+        webhook_last_status=status,
+        webhook_delivered_at=fn.now() if delivered else None,
+    ).where((Task.id == task_id) & (Task.run == run) & Task.webhook_delivered_at.is_null()).execute()
