@@ -13,6 +13,7 @@ from actors.messages import Pipeline, QueueUnavailable
 from detectors.base import Detector, Face
 from storage import pipeline as states
 from storage.files import ImageStore
+from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_pixels
 from storage.tasks import purge
 
 logger = logging.getLogger(__name__)
@@ -20,13 +21,15 @@ logger = logging.getLogger(__name__)
 
 class Stages:
     def __init__(
-        self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int
+        self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int,
+        max_pixels: int,
     ) -> None:
         self.detector = detector
         self.store = store
         self.pipeline = pipeline
         self.dispatcher = dispatcher
         self.max_attempts = max_attempts
+        self.max_pixels = max_pixels
 
     def detect_image(self, image_id: str) -> None:
         """Find the faces on one image and record them; the last image ends the run.
@@ -51,6 +54,13 @@ class Stages:
             except FileNotFoundError:
                 claim.gate.release()
                 self._end(claim, None, "the stored image file is missing")
+                return
+            try:
+                # A file on disk is not trusted: checked again before anything decodes it.
+                check_pixels(data, self.max_pixels)
+            except (TooManyPixelsError, NotJpegError, CorruptJpegError) as error:
+                claim.gate.release()
+                self._end(claim, None, str(error))
                 return
             faces = self.detector.detect(data, claim.gate.release)
         finally:

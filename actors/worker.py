@@ -129,7 +129,7 @@ def setup() -> None:
     pipeline = Pipeline(broker)
     stages = Stages(
         detector, ImageStore(settings.storage_dir), pipeline, Dispatcher(pipeline, settings.task_window),
-        settings.max_attempts,
+        settings.max_attempts, settings.max_image_pixels,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.

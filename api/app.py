@@ -15,12 +15,14 @@ from actors.broker import make_broker
 from actors.messages import Pipeline
 from api import errors, metrics, tasks, web
 from api.annotated import AnnotatedImage
+from api.archives import Limits
 from api.auth import BasicAuth
 from api.database import CloseConnection
 from api.export import FacesCsv
 from api.health import Health
 from api.images import ImageCollection, ImageFile
 from api.requestlog import RequestLog
+from api.security import SecurityHeaders
 from service.settings import Settings
 from storage.db import init_db
 from storage.files import ImageStore
@@ -36,6 +38,7 @@ class Parts:
     max_image_bytes: int
     credentials: tuple[str, str] | None = None
     max_archive_bytes: int = 1024**3
+    max_image_pixels: int = 120_000_000
     # Hosts a task's callback_url may name; empty: webhooks are off.
     webhook_hosts: frozenset[str] = frozenset()
 
@@ -45,6 +48,7 @@ def create_app(parts: Parts) -> falcon.App:
     # orjson writes a 1,000-image task ten times faster than the standard library.
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(dumps=orjson.dumps)
     errors.install(app)
+    app.add_middleware(SecurityHeaders())
     app.add_middleware(RequestLog())
     app.add_middleware(metrics.install(app))
     if parts.credentials:
@@ -58,7 +62,8 @@ def create_app(parts: Parts) -> falcon.App:
     app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.pipeline))
     app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.pipeline))
-    images = ImageCollection(parts.store, parts.max_image_bytes, parts.max_archive_bytes)
+    limits = Limits(parts.max_image_bytes, parts.max_image_pixels, parts.max_archive_bytes)
+    images = ImageCollection(parts.store, limits)
     app.add_route("/api/v1/tasks/{task_id:uuid}/images", images)
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/file", ImageFile(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/annotated", AnnotatedImage(parts.store))
@@ -79,6 +84,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
             max_image_bytes=settings.max_image_bytes,
             credentials=credentials,
             max_archive_bytes=settings.max_archive_bytes,
+            max_image_pixels=settings.max_image_pixels,
             webhook_hosts=settings.webhook_hosts,
         )
     )

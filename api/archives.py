@@ -10,7 +10,8 @@ anything is added:
   photos unpacks to about its own size) and ``MAX_MEMBERS`` members (413);
 * a ZIP member that claims to expand more than ``BOMB_RATIO`` times: a zip bomb (422);
 * a damaged or truncated archive: 422, and none of its images is kept (all or nothing);
-* each member: ``MAX_IMAGE_BYTES`` and the JPEG check, as a single upload (rejected, not fatal).
+* each member: ``MAX_IMAGE_BYTES``, ``MAX_IMAGE_PIXELS`` and the JPEG check, as a single upload
+  (rejected, not fatal).
 An archive inside the archive is not opened: it is "not a JPEG".
 """
 
@@ -26,8 +27,9 @@ from typing import BinaryIO, NamedTuple
 
 import falcon
 
+from api.errors import sentence
 from api.names import name_problem
-from storage.jpeg import CorruptJpegError, NotJpegError, check_jpeg
+from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 
 ARCHIVE_TYPES = {
     "application/zip": "zip",
@@ -44,6 +46,14 @@ BOMB_RATIO = 100
 _BOMB_MIN_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
 _DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile)
+
+
+class Limits(NamedTuple):
+    """Upload limits: bytes and pixels of an image, bytes of an archive (and what it unpacks to)."""
+
+    image_bytes: int
+    image_pixels: int
+    archive_bytes: int
 
 
 class Rejected(NamedTuple):
@@ -63,10 +73,9 @@ def archive_kind(content_type: str | None) -> str | None:
     return ARCHIVE_TYPES.get((content_type or "").split(";")[0].strip().lower())
 
 
-def unpack(archive: Path, kind: str, folder: Path, max_image_bytes: int, max_bytes: int) -> tuple[
-    list[Accepted], list[Rejected]
-]:
+def unpack(archive: Path, kind: str, folder: Path, limits: Limits) -> tuple[list[Accepted], list[Rejected]]:
     """The JPEG members of ``archive`` written into ``folder``, and the members rejected, in archive order."""
+    max_bytes = limits.archive_bytes
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
     try:
@@ -75,7 +84,7 @@ def unpack(archive: Path, kind: str, folder: Path, max_image_bytes: int, max_byt
             if isinstance(source, Rejected):
                 rejected.append(source)
                 continue
-            outcome = _write_member(name, source, folder / f"{len(accepted)}.jpg", max_image_bytes)
+            outcome = _write_member(name, source, folder / f"{len(accepted)}.jpg", limits)
             (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)
     except _DAMAGE as error:
         raise falcon.HTTPUnprocessableEntity(
@@ -85,7 +94,7 @@ def unpack(archive: Path, kind: str, folder: Path, max_image_bytes: int, max_byt
     return accepted, rejected
 
 
-def _write_member(name: str, source: BinaryIO, path: Path, max_image_bytes: int) -> Accepted | Rejected:
+def _write_member(name: str, source: BinaryIO, path: Path, limits: Limits) -> Accepted | Rejected:
     problem = name_problem(name)
     if problem:
         return Rejected(name[:255], "Invalid name", f"The member's path, the image's name, {problem}.")
@@ -93,15 +102,17 @@ def _write_member(name: str, source: BinaryIO, path: Path, max_image_bytes: int)
     with source, path.open("wb") as target:
         while chunk := source.read(_CHUNK):
             size += len(chunk)
-            if size > max_image_bytes:
-                return Rejected(name, "Image too large", f"An image may be at most {max_image_bytes} bytes.")
+            if size > limits.image_bytes:
+                return Rejected(name, "Image too large", f"An image may be at most {limits.image_bytes} bytes.")
             target.write(chunk)
     try:
-        check_jpeg(path)
+        check_jpeg(path, limits.image_pixels)
+    except TooManyPixelsError as error:
+        return Rejected(name, "Image too large", f"{sentence(error)}.")
     except NotJpegError as error:
-        return Rejected(name, "Not a JPEG", f"{error}; only JPEG is accepted.")
+        return Rejected(name, "Not a JPEG", f"{sentence(error)}; only JPEG is accepted.")
     except CorruptJpegError as error:
-        return Rejected(name, "Corrupt JPEG", str(error))
+        return Rejected(name, "Corrupt JPEG", f"{sentence(error)}.")
     return Accepted(path, size, name)
 
 

@@ -6,6 +6,7 @@ each responder.
 
 from __future__ import annotations
 
+import errno
 import logging
 from http import HTTPStatus
 
@@ -30,7 +31,14 @@ _DESCRIPTIONS = {
     422: "The request body could not be processed.",
     500: "The server failed to handle the request; it has been logged.",
     503: "A service this API depends on is unavailable; try again shortly.",
+    507: "The image store has no space left.",
 }
+
+
+def sentence(error: Exception) -> str:
+    """An error's message as a sentence: "the file is…" becomes "The file is…"."""
+    text = str(error)
+    return text[:1].upper() + text[1:]
 
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
@@ -69,6 +77,15 @@ def _database_unavailable(req, resp, error, params):
     )
 
 
+def _disk_full(req, resp, error, params):
+    if error.errno != errno.ENOSPC:
+        _unexpected(req, resp, error, params)
+    logger.error("disk full: %s", error)
+    raise falcon.HTTPInsufficientStorage(
+        title="Storage full", description="The image store has no space left; nothing was kept. Try again later."
+    )
+
+
 def _unexpected(req, resp, error, params):
     if isinstance(error, falcon.HTTPError):
         raise error
@@ -84,4 +101,5 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(ImageNotFound, _image_not_found)
     app.add_error_handler(WrongState, _wrong_state)
     app.add_error_handler(QueueUnavailable, _queue_unavailable)
+    app.add_error_handler(OSError, _disk_full)
     app.add_error_handler((OperationalError, InterfaceError, MaxConnectionsExceeded), _database_unavailable)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from uuid import UUID
 
 import falcon
 
 from api import serialize
-from api.archives import archive_kind, too_large_archive, unpack
+from api.archives import Limits, archive_kind, too_large_archive, unpack
+from api.errors import sentence
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import paging, status_filter
 from api.uploads import copy_limited, receive
 from storage.errors import ImageNotFound
 from storage.files import ImageStore
-from storage.jpeg import CorruptJpegError, NotJpegError, check_jpeg
+from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 from storage.models import IMAGE_STATUSES
 from storage.reports import find_summary, images_page
 from storage.tasks import add_image, add_images, find_image, find_task
@@ -23,11 +25,14 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
+def too_many_pixels(error: TooManyPixelsError) -> falcon.HTTPError:
+    return falcon.HTTPContentTooLarge(title="Image too large", description=f"{sentence(error)}.")
+
+
 class ImageCollection:
-    def __init__(self, store: ImageStore, max_image_bytes: int, max_archive_bytes: int) -> None:
+    def __init__(self, store: ImageStore, limits: Limits) -> None:
         self.store = store
-        self.max_image_bytes = max_image_bytes
-        self.max_archive_bytes = max_archive_bytes
+        self.limits = limits
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         status = status_filter(req, IMAGE_STATUSES)
@@ -45,20 +50,22 @@ class ImageCollection:
             self._add_archive(req, resp, task_id, kind)
             return
         with self.store.incoming() as incoming:
-            given = receive(req, incoming, self.max_image_bytes)
+            given = receive(req, incoming, self.limits.image_bytes)
             name = checked_name(given, "The image name ('name' part, ?name= or the file's name)")
             if name is None:
                 raise falcon.HTTPBadRequest(
                     title="Missing name", description="Give the image a name: a 'name' part, ?name=, or a file name."
                 )
             try:
-                check_jpeg(incoming.path)
+                check_jpeg(incoming.path, self.limits.image_pixels)
+            except TooManyPixelsError as error:
+                raise too_many_pixels(error) from None
             except NotJpegError as error:
                 raise falcon.HTTPUnsupportedMediaType(
-                    title="Not a JPEG", description=f"{error}; only JPEG is accepted."
+                    title="Not a JPEG", description=f"{sentence(error)}; only JPEG is accepted."
                 ) from None
             except CorruptJpegError as error:
-                raise falcon.HTTPUnprocessableEntity(title="Corrupt JPEG", description=str(error)) from None
+                raise falcon.HTTPUnprocessableEntity(title="Corrupt JPEG", description=f"{sentence(error)}.") from None
             image = add_image(self.store, incoming, task_id, name)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task_id}/images/{image.id}/file"
@@ -67,7 +74,7 @@ class ImageCollection:
 
     def _add_archive(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, kind: str) -> None:
         """201 with the images added and the members rejected; all or nothing (``api.archives``)."""
-        limit = self.max_archive_bytes
+        limit = self.limits.archive_bytes
         if req.content_length is not None and req.content_length > limit:
             raise too_large_archive(limit)
         with self.store.incoming() as archive, self.store.incoming_folder() as folder:
@@ -76,7 +83,7 @@ class ImageCollection:
             except falcon.HTTPContentTooLarge:
                 raise too_large_archive(limit) from None
             archive.file.flush()
-            accepted, rejected = unpack(archive.path, kind, folder, self.max_image_bytes, limit)
+            accepted, rejected = unpack(archive.path, kind, folder, self.limits)
             images = add_images(self.store, task_id, accepted)
         resp.status = falcon.HTTP_201
         resp.media = {"items": [serialize.image(i) for i in images], "rejected": [r._asdict() for r in rejected]}
@@ -88,8 +95,10 @@ class ImageFile:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, image_id: UUID) -> None:
         find_image(task_id, image_id)
-        path = self.store.path(task_id, image_id)
-        if not path.exists():
-            raise ImageNotFound(image_id)
+        # Opened once: a delete racing this request removes the name, not the open file.
+        try:
+            file = self.store.path(task_id, image_id).open("rb")
+        except FileNotFoundError:
+            raise ImageNotFound(image_id) from None
         resp.content_type = "image/jpeg"
-        resp.set_stream(path.open("rb"), path.stat().st_size)
+        resp.set_stream(file, os.fstat(file.fileno()).st_size)

@@ -11,6 +11,10 @@ def name_problem(value: object) -> str | None:
     """What makes ``value`` unusable as a name ("must …"), or None when it is a good one."""
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty string"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): not text PostgreSQL can store
+        return "must be valid Unicode text (it holds a lone surrogate)"
     if "\x00" in value:  # PostgreSQL text cannot hold it
         return "must not contain a NUL character"
     if len(value) > MAX_NAME_LENGTH:

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# A new task's body holds a name and a URL: anything much larger is not one.
+MAX_BODY_BYTES = 64 * 1024
+_NO_BODY = object()
 
 
 class TaskCollection:
@@ -30,12 +33,17 @@ class TaskCollection:
         self.webhook_hosts = webhook_hosts
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.get_media(default_when_empty=None)
-        if body is not None and not isinstance(body, dict):
+        if (req.content_length or 0) > MAX_BODY_BYTES:
+            raise falcon.HTTPContentTooLarge(
+                title="Body too large", description=f"A task's JSON body may be at most {MAX_BODY_BYTES} bytes."
+            )
+        body = req.get_media(default_when_empty=_NO_BODY)
+        if body is _NO_BODY:
+            body = {}
+        elif not isinstance(body, dict):  # JSON null included: the body, when there is one, is an object
             raise falcon.HTTPBadRequest(
                 title="Invalid body", description='The body must be a JSON object like {"name": "…"}.'
             )
-        body = body or {}
         name = checked_name(body.get("name"), '"name"')
         task = create_task(name, checked_callback(body.get("callback_url"), self.webhook_hosts))
         resp.status = falcon.HTTP_201

@@ -73,6 +73,9 @@ class Settings:
     worker_processes: int = os.cpu_count() or 1
     worker_threads: int = FACECLOUD_THREADS
     max_image_bytes: int = 10 * 1024 * 1024
+    # Pixels an image may have, read from its header before any decode: 120 MP lets through every
+    # camera sold today, medium format (102 MP) included.
+    max_image_pixels: int = 120_000_000
     # Completion webhooks: the HMAC key and the hosts callbacks may go to (both set, or webhooks are off).
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_allowed_hosts: frozenset[str] = frozenset()
@@ -148,6 +151,7 @@ class Settings:
                 env, "WORKER_THREADS", FACECLOUD_THREADS if detector == "facecloud" else LOCAL_THREADS, minimum=1
             ),
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", defaults.max_image_bytes, minimum=1),
+            max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", defaults.max_image_pixels, minimum=1),
             task_window=_int(env, "TASK_WINDOW", defaults.task_window, minimum=1),
             max_archive_bytes=_int(env, "MAX_ARCHIVE_BYTES", defaults.max_archive_bytes, minimum=1),
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
