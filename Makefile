@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run test lint bench clean env compose-smoke
+.PHONY: install browser run test lint bench clean env compose-smoke audit
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ env:
 ## the committed fixtures, the broker password changed and up again, down. Says why and skips otherwise.
 compose-smoke: install
 	$(BIN)/python -m tests.compose_smoke
+
+## Known vulnerabilities in the installed dependencies (pip-audit; needs PyPI's JSON API or OSV reachable).
+audit: install
+	$(BIN)/pip-audit --progress-spinner off
 
 lint: install
 	$(BIN)/ruff check .

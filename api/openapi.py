@@ -231,7 +231,10 @@ def _with_etag(response: Schema) -> Schema:
 
 def _task_paths() -> Schema:
     page_params = _paging(TASK_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    created = {**_json("Task", "The new task (status forming)."), "headers": _LOCATION}
+    created = {**_json("Task", "The new task (status forming)."), "headers": _LOCATION, "links": {
+        op[0].upper() + op[1:]: {"operationId": op, "parameters": {"task_id": "$response.body#/id"}}
+        for op in ("getTask", "deleteTask", "startTask", "retryTask", "addImage", "listImages", "exportFaces")
+    }}
     run = _json("TaskSummary", "The task summary as this request left it (status processing, started_at set); "
                 "the pipeline queues the images.")
     task = {"description": "The task; with ?images=false its summary (a list item, no images key).",
@@ -314,7 +317,12 @@ def _image_paths() -> Schema:
                 "addImage", "images", "Add one image to a forming task",
                 {"201": {"description": "The image (status pending, no faces), with a Location; for an archive, "
                          "the images added and the members rejected.",
-                         "content": {JSON: {"schema": {"oneOf": [ref("Image"), ref("ArchiveUpload")]}}}}},
+                         "content": {JSON: {"schema": {"oneOf": [ref("Image"), ref("ArchiveUpload")]}}},
+                         "links": {
+                             op[0].upper() + op[1:]: {"operationId": op, "parameters": {
+                                 "task_id": "$request.path.task_id", "image_id": "$response.body#/id"}}
+                             for op in ("getImageFile", "getAnnotatedImage")
+                         }}},
                 (400, 404, 409, 413, 415, 422),
                 parameters=[{"name": "name", "in": "query", "schema": {"type": "string", "minLength": 1},
                              "description": "The image's name, for a raw image/jpeg body."}],
