@@ -7,7 +7,7 @@ from uuid import UUID
 import falcon
 from PIL import Image
 
-from api import annotate, serialize
+from api import drawing, serialize
 from storage.errors import ImageNotFound
 from storage.files import ImageStore
 from storage.reports import image_faces
@@ -22,7 +22,7 @@ class AnnotatedImage:
         find_image(task_id, image_id)
         faces = [serialize.face(f) for f in image_faces(image_id)]
         try:
-            data = annotate.draw(self.store.path(task_id, image_id), faces)
+            data = drawing.draw(self.store.path(task_id, image_id), faces)
         except FileNotFoundError:
             # Deleted between the lookup and the read.
             raise ImageNotFound(image_id) from None

@@ -8,7 +8,7 @@ from typing import Any
 import falcon.testing
 from PIL import Image
 
-from api.annotate import COLORS, label
+from api.drawing import COLORS, label
 from detectors.emulator_faces import face, make_jpeg
 from tests.helpers import create_task, upload, wait_until_final
 
