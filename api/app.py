@@ -27,9 +27,6 @@ from service.settings import Settings
 from storage.db import init_db
 from storage.files import ImageStore
 
-# waitress serves requests on this many threads; each may hold one pooled connection.
-API_THREADS = 8
-
 
 @dataclass(frozen=True)
 class Parts:
@@ -75,7 +72,7 @@ def create_app(parts: Parts) -> falcon.App:
 def get_app(settings: Settings | None = None) -> falcon.App:
     settings = settings or Settings.from_env()
     settings.configure_logging()
-    init_db(settings.database_url, max_connections=API_THREADS + 2)
+    init_db(settings.database_url, max_connections=settings.api_threads + 2)
     credentials = (settings.api_username, settings.api_password) if settings.auth_enabled else None
     return create_app(
         Parts(

@@ -27,7 +27,8 @@ from bench.client import ApiClient
 from bench.config import Sizes
 from bench.context import Context
 from bench.scenarios import SCENARIOS
-from bench.stack import BENCH_NAME, ROOT, Children, EmulatorProcess, Resources, ServiceStack, free_port
+from bench.stack import BENCH_NAME, ROOT, EmulatorProcess, Resources, ServiceStack
+from service.processes import Children, free_port
 
 RESULTS_DIR = ROOT / "bench" / "results"
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     workdir = Path(tempfile.mkdtemp(prefix="facetasks-bench-"))
     (workdir / "logs").mkdir()
-    children = Children(workdir / "logs")
+    children = Children(workdir / "logs", cwd=ROOT)
     resources = Resources(args.name)
     ok = False
     clock = time.monotonic()
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print("[bench] interrupted; cleaning up", flush=True)
         results["interrupted"] = True
     finally:
-        children.stop_all()
+        children.stop_all(grace_s=10)
         resources.drop()
         if ok and not args.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)

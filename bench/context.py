@@ -12,7 +12,8 @@ from typing import Any
 from bench.client import ApiClient
 from bench.config import Sizes
 from bench.meter import CpuMeter
-from bench.stack import Children, EmulatorProcess, Resources, ServiceStack
+from bench.stack import EmulatorProcess, Resources, ServiceStack
+from service.processes import Children
 from storage.db import db
 
 

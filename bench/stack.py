@@ -1,22 +1,18 @@
 """The benchmark's own stack: database, vhost, FaceCloud emulator, API and workers, as subprocesses.
 
-Every child is started in a session of its own (Ctrl-C reaches the harness only, which then stops
-them in order) and with a parent-death signal, so a harness killed with SIGKILL takes its children
-along. The API and the workers run the very commands ``make run`` runs (``service.run``).
+Every child is started by ``service.processes`` (the helper ``make run`` and the tests use): in a
+session of its own, so Ctrl-C reaches the harness only, which then stops them in order, and with a
+parent-death signal, so a harness killed with SIGKILL takes its children along. The API and the
+workers run the very commands ``make run`` runs (``service.run``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +20,7 @@ import psycopg2
 import requests
 
 from bench import procs
+from service.processes import Child, Children, answers, free_port, wait_until
 from service.run import api_command, worker_command
 from storage.db import db, init_db
 from storage.migrate import migrate
@@ -33,16 +30,13 @@ MAINTENANCE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 EMULATOR_EMAIL = "bench@example.com"
 EMULATOR_PASSWORD = "bench-secret"
 ROOT = Path(__file__).resolve().parent.parent
+# Seconds a stopped child gets before it is killed (the harness's own grace, not the service's).
 STOP_GRACE_S = 30.0
 READY_ATTEMPT_S = 90.0
 SERVICE_PREFIXES = (
     "API_", "FACECLOUD_", "WORKER_", "DETECT", "LOCAL_", "LOG_", "HOUSEKEEPING_", "STALE_", "UNSENT_", "RETRY_",
     "MAX_IMAGE", "PROMETHEUS_", "prometheus_", "dramatiq_",
 )
-
-
-class StackError(RuntimeError):
-    """A part of the stack did not start or answer."""
 
 
 def _rabbitmqctl(*args: str, check: bool = True) -> None:
@@ -95,88 +89,19 @@ class Resources:
             conn.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the harness dies, whatever kills it."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@dataclass
-class Child:
-    name: str
-    proc: subprocess.Popen
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except FileNotFoundError:
-            return ""
-
-
-class Children:
-    """Every process the harness started, so all of them are stopped whatever happens."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.running: list[Child] = []
-        self._serial = 0
-
-    def spawn(self, name: str, command: list[str], env: dict[str, str]) -> Child:
-        self._serial += 1
-        log = self.logs / f"{self._serial:02d}-{name}.log"
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_die_with_parent,
-            )
-        child = Child(name, proc, log)
-        self.running.append(child)
-        return child
-
-    def stop(self, child: Child, grace_s: float = STOP_GRACE_S) -> None:
-        """SIGTERM, then SIGKILL to its whole process group if it does not stop within ``grace_s``."""
-        if child.proc.poll() is None:
-            child.proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.proc.wait(timeout=grace_s)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)  # the group is the child's own session
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.proc.wait(timeout=10)
-        if child in self.running:
-            self.running.remove(child)
-
-    def stop_all(self) -> None:
-        for child in reversed(list(self.running)):
-            self.stop(child, grace_s=10)
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str, child: Child | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if child is not None and child.proc.poll() is not None:
-            raise StackError(f"{what}: {child.name} exited with {child.proc.returncode}\n{child.tail()}")
-        if time.monotonic() > deadline:
-            raise StackError(f"{what}: not within {timeout_s:.0f} s\n{child.tail() if child else ''}")
-        time.sleep(0.05)
-
-
 class EmulatorProcess:
-    """``python -m detectors.emulator`` on a free port; latency switchable over HTTP."""
+    """``python -m detectors.emulator`` on a free port, in a process of its own (so the moment a call
+    arrives does not wait for the caller's own work); latency switchable over HTTP."""
 
-    def __init__(self, children: Children) -> None:
+    email, password = EMULATOR_EMAIL, EMULATOR_PASSWORD
+    # The emulator notes a call when its process next runs: with ``first_in_line`` (as root) it runs
+    # before everything else, so that what it notes is when the call arrived, not when the machine
+    # got round to it (the cancellation race test compares those times with its own).
+    FIRST_IN_LINE_NICE = -15
+
+    def __init__(self, children: Children, first_in_line: bool = False) -> None:
         self.children = children
+        self.nice = self.FIRST_IN_LINE_NICE if first_in_line else 0
         self.child: Child | None = None
         self.url = ""
 
@@ -185,7 +110,7 @@ class EmulatorProcess:
             sys.executable, "-m", "detectors.emulator", "--port", "0",
             "--email", EMULATOR_EMAIL, "--password", EMULATOR_PASSWORD,
         ]
-        self.child = self.children.spawn("emulator", command, {**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.child = self.children.start("emulator", command, {**os.environ, "PYTHONUNBUFFERED": "1"}, nice=self.nice)
 
         def listening() -> bool:
             found = re.search(r"listening on (http://\S+)", self.child.tail()) if self.child else None
@@ -202,6 +127,10 @@ class EmulatorProcess:
 
     def stats(self) -> dict[str, object]:
         return requests.get(f"{self.url}/_emulator/stats", timeout=10).json()
+
+    def arrivals(self) -> list[tuple[str, float]]:
+        """(SHA-256 of the image, ``time.monotonic()`` when it arrived) of every detect call."""
+        return [tuple(a) for a in requests.get(f"{self.url}/_emulator/arrivals", timeout=10).json()["arrivals"]]
 
 
 @dataclass
@@ -259,20 +188,13 @@ class ServiceStack:
 
     def start_api(self) -> None:
         env = self.env()
-        self.api = self.children.spawn("api", api_command(), env)
-
-        def healthy() -> bool:
-            try:
-                return requests.get(f"{self.url}/health", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(healthy, READY_ATTEMPT_S, "API start", self.api)
+        self.api = self.children.start("api", api_command(), env)
+        wait_until(lambda: answers(f"{self.url}/health"), READY_ATTEMPT_S, "API start", self.api)
 
     def start_workers(self, processes: int, threads: int, **extra: str) -> Workers:
         self.stop_workers()
         env = self.env(WORKER_PROCESSES=str(processes), WORKER_THREADS=str(threads), **extra)
-        child = self.children.spawn("workers", worker_command(), env)
+        child = self.children.start("workers", worker_command(), env)
         wait_until(
             lambda: child.tail(10**7).count("Worker process is ready for action") >= processes,
             READY_ATTEMPT_S, "workers start", child,
@@ -282,5 +204,5 @@ class ServiceStack:
 
     def stop_workers(self) -> None:
         if self.workers is not None:
-            self.children.stop(self.workers.child)
+            self.children.stop(self.workers.child, STOP_GRACE_S)
             self.workers = None

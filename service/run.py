@@ -2,18 +2,24 @@
 
 The stock ``dramatiq`` CLI stops every worker process and exits when one of them dies
 unexpectedly; this supervisor starts it again (with a growing pause, capped), so an
-OOM-killed worker never stops the service. Ctrl-C or SIGTERM stops everything.
+OOM-killed worker never stops the service.
+
+Stopping: Ctrl-C or SIGTERM sends each process exactly one SIGTERM, and they get
+``Settings.stop_grace_s`` seconds to finish what they were doing (the API its requests, the
+workers their in-flight images); a second Ctrl-C or SIGTERM, or the end of that grace, kills
+them. The processes run in sessions of their own, so a terminal's Ctrl-C reaches this
+supervisor only (Dramatiq takes a second SIGTERM as "kill now"), and they get SIGTERM
+from the kernel if this supervisor dies, however it dies.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 
+from service.processes import Child
 from service.settings import Settings
 
 logger = logging.getLogger("facetasks.run")
@@ -23,8 +29,8 @@ RESTART_PAUSE_S = 1.0
 MAX_RESTART_PAUSE_S = 30.0
 # A process that ran this long before it died is considered healthy: its pause resets.
 HEALTHY_AFTER_S = 60.0
-# Seconds SIGTERM'd processes get to finish in-flight work before they are killed.
-STOP_GRACE_S = 50.0
+# Seconds between two looks at the processes.
+TICK_S = 0.2
 
 
 # Each entry point reads its settings from the environment it is started with.
@@ -40,18 +46,18 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", "service.workers"]
 
 
-@dataclass
 class Supervised:
-    name: str
-    command: list[str]
-    process: subprocess.Popen | None = None
-    started: float = 0.0
-    pause: float = RESTART_PAUSE_S
-    restart_at: float | None = field(default=None)
+    """A child process that is started again, after a pause, whenever it exits."""
+
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.child = Child(name, command)
+        self.started = 0.0
+        self.pause = RESTART_PAUSE_S
+        self.restart_at: float | None = None
 
     def start(self) -> None:
-        logger.info("starting %s", self.name)
-        self.process = subprocess.Popen(self.command)
+        logger.info("starting %s", self.child.name)
+        self.child.start()
         self.started = time.monotonic()
         self.restart_at = None
 
@@ -61,62 +67,70 @@ class Supervised:
             if now >= self.restart_at:
                 self.start()
             return
-        code = self.process.poll() if self.process else None
+        code = self.child.returncode
         if code is None:
             return
         if now - self.started >= HEALTHY_AFTER_S:
             self.pause = RESTART_PAUSE_S
-        logger.warning("%s exited with code %s; restarting in %.0f s", self.name, code, self.pause)
+        logger.warning("%s exited with code %s; restarting in %.0f s", self.child.name, code, self.pause)
         self.restart_at = now + self.pause
         self.pause = min(self.pause * 2, MAX_RESTART_PAUSE_S)
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
 
-    def wait(self, deadline: float) -> None:
-        if not self.process:
-            return
-        try:
-            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            logger.warning("%s did not stop in time; killing it", self.name)
-            self.process.kill()
-            self.process.wait()
+class StopRequests:
+    """Counts Ctrl-C and SIGTERM: the first asks for a graceful stop, the second for an immediate one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._received)
+
+    def _received(self, signum: int, frame: object) -> None:
+        self.count += 1
+
+
+def stop(children: list[Supervised], requests: StopRequests, grace_s: float) -> int:
+    """One SIGTERM each, then wait; kill whatever still runs after ``grace_s`` seconds or a second
+    stop request. 0 if every process stopped by itself, 1 if one had to be killed."""
+    logger.info("stopping: in-flight work gets up to %.0f s (Ctrl-C again to stop at once)", grace_s)
+    for supervised in children:
+        supervised.child.terminate()
+    deadline = time.monotonic() + grace_s
+    running = [s.child for s in children if s.child.running]
+    while running and requests.count < 2 and time.monotonic() < deadline:
+        time.sleep(TICK_S)
+        running = [child for child in running if child.running]
+    for child in running:
+        logger.warning("%s did not stop in time; killing it", child.name)
+        child.kill()
+    return 1 if running else 0
 
 
 def main() -> int:
     settings = Settings.from_env()
     settings.configure_logging()
-    subprocess.run([sys.executable, "-m", "service.migrate"], check=True)
+    requests = StopRequests()
+    migrate = Child("migrate", [sys.executable, "-m", "service.migrate"]).start()
+    while migrate.wait(TICK_S) is None:
+        if requests.count:
+            migrate.kill()
+            return 1
+    if migrate.returncode != 0:
+        return migrate.returncode
     children = [
         Supervised("api", api_command()),
         Supervised("workers", worker_command()),
         Supervised("housekeeping", housekeeping_command()),
     ]
-    stopping = False
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    for child in children:
-        child.start()
+    for supervised in children:
+        supervised.start()
     logger.info("facetasks on http://%s:%d (detector: %s)", settings.host, settings.port, settings.detector)
-    while not stopping:
+    while not requests.count:
         now = time.monotonic()
-        for child in children:
-            child.check(now)
-        time.sleep(0.5)
-    logger.info("stopping")
-    for child in children:
-        child.stop()
-    deadline = time.monotonic() + STOP_GRACE_S
-    for child in children:
-        child.wait(deadline)
-    return 0
+        for supervised in children:
+            supervised.check(now)
+        time.sleep(TICK_S)
+    return stop(children, requests, settings.stop_grace_s)
 
 
 if __name__ == "__main__":

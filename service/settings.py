@@ -58,6 +58,13 @@ class Settings:
     storage_dir: str = "./data/images"
     host: str = "127.0.0.1"
     port: int = 8080
+    # waitress serves requests on this many threads; each may hold one pooled connection.
+    api_threads: int = 8
+    # Seconds a stopping API keeps answering the requests it had begun (uploads included), and
+    # seconds a stopping worker process gives its in-flight images before leaving them to
+    # redelivery. ``make run`` allows every process the longer of the two, plus a margin.
+    api_stop_grace_s: int = 20
+    worker_stop_grace_s: int = 45
     api_username: str | None = None
     api_password: str | None = field(default=None, repr=False)
     detector: str = "local"
@@ -104,6 +111,11 @@ class Settings:
     unsent_after_s: int = 60
 
     @property
+    def stop_grace_s(self) -> int:
+        """Seconds the ``make run`` supervisor waits for its processes to stop before killing them."""
+        return max(self.api_stop_grace_s, self.worker_stop_grace_s) + 5
+
+    @property
     def max_attempts(self) -> int:
         """Claims an image may have in one run: every retry, plus two worker deaths."""
         return self.detect_max_retries + 1 + 2
@@ -131,6 +143,9 @@ class Settings:
             storage_dir=env.get("STORAGE_DIR") or defaults.storage_dir,
             host=env.get("HOST") or defaults.host,
             port=_int(env, "PORT", defaults.port, minimum=1),
+            api_threads=_int(env, "API_THREADS", defaults.api_threads, minimum=1),
+            api_stop_grace_s=_int(env, "API_STOP_GRACE_S", defaults.api_stop_grace_s),
+            worker_stop_grace_s=_int(env, "WORKER_STOP_GRACE_S", defaults.worker_stop_grace_s),
             api_username=env.get("API_USERNAME") or None,
             api_password=env.get("API_PASSWORD") or None,
             detector=detector,

@@ -13,16 +13,14 @@ import sys
 
 from service.settings import Settings
 
-# In-flight images get this long (ms) after SIGTERM to finish before they are left to redelivery.
-WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
-
 
 def dramatiq_command(settings: Settings) -> list[str]:
     return [
         sys.executable, "-m", "dramatiq",
         f"--processes={settings.worker_processes}", f"--threads={settings.worker_threads}",
-        # Each worker process sets its own logging up (service.logs).
-        "--skip-logging", f"--worker-shutdown-timeout={WORKER_SHUTDOWN_TIMEOUT_MS}",
+        # Each worker process sets its own logging up (service.logs); in-flight images get
+        # WORKER_STOP_GRACE_S after SIGTERM to finish before they are left to redelivery.
+        "--skip-logging", f"--worker-shutdown-timeout={settings.worker_stop_grace_s * 1000}",
         "actors.worker:setup",
     ]
 

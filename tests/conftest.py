@@ -4,11 +4,8 @@ FaceCloud emulator over real HTTP, the app built from real parts, and real worke
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +17,8 @@ from actors.broker import make_broker
 from actors.messages import Pipeline
 from api.app import Parts, create_app
 from detectors.emulator import Emulator
+from service.processes import Child, free_port, wait_until
+from service.run import housekeeping_command, worker_command
 from storage.db import db, init_db
 from storage.files import ImageStore
 from storage.migrate import migrate
@@ -138,48 +137,32 @@ def service_env(storage_dir: Path, emulator: Emulator, **extra: str) -> dict[str
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Workers:
-    """``dramatiq actors.worker:setup`` and housekeeping in real subprocesses, as ``make run`` starts them."""
+    """The workers (``python -m service.workers``) and housekeeping in real subprocesses, as ``make run``
+    starts them."""
 
     def __init__(self, env: dict[str, str], log: Path, processes: int = 2, threads: int = 4) -> None:
-        self.env, self.log = env, log
-        self.processes, self.threads = processes, threads
-        self.proc: subprocess.Popen | None = None
-        self.housekeeping: subprocess.Popen | None = None
+        env = {**env, "WORKER_PROCESSES": str(processes), "WORKER_THREADS": str(threads)}
+        self.log, self.processes = log, processes
+        self.dramatiq = Child("workers", worker_command(), env, log, cwd=ROOT)
+        self.housekeeping = Child("housekeeping", housekeeping_command(), env, log, cwd=ROOT)
 
     def start(self) -> Workers:
         self.log.write_text("")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", f"--processes={self.processes}", f"--threads={self.threads}",
-             "actors.worker:setup"],
-            env=self.env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )
-        self.housekeeping = subprocess.Popen(
-            [sys.executable, "-m", "actors.housekeeping"],
-            env=self.env, cwd=ROOT, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while self.log.read_text().count("Worker process is ready for action") < self.processes:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"workers did not start:\n{self.log.read_text()}")
-            time.sleep(0.1)
+        self.dramatiq.start()
+        self.housekeeping.start()
+        try:
+            wait_until(lambda: self.log.read_text().count("Worker process is ready for action") >= self.processes,
+                       60, "workers start", self.dramatiq)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
-    def stop(self) -> None:
-        for proc in (self.housekeeping, self.proc):
-            if proc and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+    def stop(self) -> int:
+        """Stop both; the workers' exit code."""
+        self.housekeeping.stop(grace_s=30)
+        return self.dramatiq.stop(grace_s=60)
 
 
 # Per module, so no test module's workers (or their housekeeping) act on another's tasks.

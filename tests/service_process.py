@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,70 +11,67 @@ from typing import Any
 
 import requests
 
-from tests.conftest import ROOT, free_port
+from bench.procs import children
+from service.processes import Child, answers, free_port, wait_until
+from tests.conftest import ROOT
 
 FINAL = ("completed", "failed")
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
-
-
 class ServiceProcess:
+    """``python -m service.run`` in a session of its own, as a terminal runs a foreground job."""
+
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.log = log
         self.url = f"http://127.0.0.1:{self.port}"
         self.http = requests.Session()
-        self.proc: subprocess.Popen | None = None
+        self.supervisor = Child("service", [sys.executable, "-m", "service.run"], self.env, log, cwd=ROOT)
+
+    @property
+    def proc(self):  # type: ignore[no-untyped-def]
+        return self.supervisor.process
 
     def start(self, timeout: float = 90) -> ServiceProcess:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service.run"], env=self.env, cwd=ROOT,
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while not (self._healthy() and self.worker_pids()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the service did not start:\n{self.log.read_text()[-5000:]}")
-            time.sleep(0.2)
-        self.wait_for_workers()
+        self.supervisor.start()
+        try:
+            wait_until(lambda: answers(f"{self.url}/health") and self.worker_pids(), timeout,
+                       "the service start", self.supervisor, poll_s=0.2)
+            self.wait_for_workers()
+        except BaseException:
+            self.supervisor.stop(grace_s=30)
+            raise
         return self
 
-    def _healthy(self) -> bool:
-        try:
-            return self.http.get(f"{self.url}/health", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def dramatiq_pid(self) -> int | None:
+    def child_pid(self, module: str) -> int | None:
+        """The supervisor's child running ``python -m <module>``."""
         for pid in children(self.proc.pid):
-            if b"dramatiq" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return pid
+            try:
+                if f"-m\0{module}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except FileNotFoundError:
+                continue
         return None
 
     def worker_pids(self) -> list[int]:
         """Dramatiq's worker processes (its first children; the housekeeping fork comes last)."""
-        main = self.dramatiq_pid()
+        main = self.child_pid("dramatiq")
         return children(main)[: int(self.env.get("WORKER_PROCESSES", "1"))] if main else []
 
     def wait_for_workers(self, timeout: float = 60) -> None:
         """Until as many workers as configured said they are ready since the last (re)start."""
-        deadline = time.monotonic() + timeout
         wanted = int(self.env.get("WORKER_PROCESSES", "1"))
-        while self.log.read_text().rsplit("starting workers", 1)[-1].count("ready for action") < wanted:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"workers did not come up:\n{self.log.read_text()[-5000:]}")
-            time.sleep(0.1)
+        wait_until(lambda: self.log.read_text().rsplit("starting workers", 1)[-1].count("ready for action") >= wanted,
+                   timeout, "workers ready", self.supervisor)
+
+    def interrupt(self) -> None:
+        """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group."""
+        os.killpg(self.proc.pid, signal.SIGINT)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+        """SIGTERM, and the supervisor's exit code once it has stopped everything."""
+        return self.supervisor.stop(grace_s=90)
 
     # The API, as a client uses it.
     def create_task(self, images: dict[str, bytes]) -> str:

@@ -8,69 +8,36 @@ machine's monotonic clock.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 
+from bench.stack import EmulatorProcess
 from detectors.emulator_faces import face, make_jpeg
+from service.processes import Children
 from storage.db import db
 from storage.models import Task
-from tests.conftest import ROOT, Workers, free_port, service_env
+from tests.conftest import ROOT, Workers, service_env
 from tests.helpers import create_task, upload
 
 RACES = 40
 
 
-def _first_in_line() -> None:
-    """The emulator notes a call when its process next runs; run it before everything else (as root),
-    so that what it notes is when the call arrived, not when the machine got round to it."""
-    with contextlib.suppress(PermissionError):
-        os.nice(-15)
-
-
-class EmulatorProcess:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.email, self.password = "races@example.com", "races-secret"
-
-    def __enter__(self) -> EmulatorProcess:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "detectors.emulator", "--port", str(self.port), "--email", self.email,
-             "--password", self.password], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_first_in_line)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{self.url}/_emulator/stats", timeout=1).raise_for_status()
-                return self
-            except requests.RequestException:
-                assert time.monotonic() < deadline, "the emulator did not start"
-                time.sleep(0.1)
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-    def arrivals(self) -> list[tuple[str, float]]:
-        return [tuple(a) for a in requests.get(f"{self.url}/_emulator/arrivals", timeout=10).json()["arrivals"]]
-
-
 @pytest.fixture(scope="module")
 def racing(database, vhost, storage_dir, tmp_path_factory) -> Iterator[EmulatorProcess]:
-    with EmulatorProcess() as emu:
+    folder = tmp_path_factory.mktemp("races")
+    children = Children(folder, cwd=ROOT)
+    try:
+        emu = EmulatorProcess(children, first_in_line=True).start()
         env = service_env(storage_dir, emu, FACECLOUD_EMAIL=emu.email, FACECLOUD_PASSWORD=emu.password)
-        workers = Workers(env, tmp_path_factory.mktemp("races") / "workers.log", processes=2, threads=4).start()
+        workers = Workers(env, folder / "workers.log", processes=2, threads=4).start()
         yield emu
         workers.stop()
+    finally:
+        children.stop_all(grace_s=10)
 
 
 def test_no_detector_call_begins_after_any_delete_answered_204(client, racing):

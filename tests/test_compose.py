@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import psycopg2
 import pytest
 import requests
 
+from service.processes import Child, free_port
 from service.run import api_command, housekeeping_command, worker_command
 from service.settings import Settings
 
@@ -144,12 +144,6 @@ def _dockerfile_instruction(keyword: str) -> str:
     found = [line.strip()[len(keyword):].strip() for line in text.splitlines() if line.strip().startswith(keyword)]
     assert found, f"no {keyword} in the Dockerfile"
     return found[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Compose:
@@ -379,21 +373,16 @@ def test_the_migrate_command_creates_a_missing_database_and_is_safe_to_run_again
 @pytest.fixture
 def api_port(migrated_database: tuple[str, str], vhost: str, tmp_path: Path) -> Iterator[int]:
     """The API started with ``api_command`` (the container's command, but on a free local port)."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ, "DATABASE_URL": migrated_database[0], "RABBITMQ_URL": vhost,
         "STORAGE_DIR": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "error",
     }
-    command = api_command()
-    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
-        try:
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    api = Child("api", api_command(), env, log=tmp_path / "api.log", cwd=ROOT).start()
+    try:
+        yield port
+    finally:
+        api.stop(grace_s=10)
 
 
 def test_the_image_healthcheck_passes_against_the_api_command(api_port: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from detectors.base import BadImageError, DetectorAuthError, Face, TransientDete
 from detectors.emulator import Emulator
 from detectors.emulator_faces import face, make_jpeg
 from detectors.facecloud import FaceCloudClient, normalize_base_url
+from service.processes import free_port
 
 EMAIL = "worker@example.com"
 PASSWORD = "correct horse battery staple"
@@ -33,12 +33,6 @@ def client(emulator: Emulator) -> Iterator[FaceCloudClient]:
     facecloud = FaceCloudClient(emulator.url, EMAIL, PASSWORD, timeout=(2.0, 5.0))
     yield facecloud
     facecloud.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +177,7 @@ def test_an_answer_slower_than_the_read_timeout_is_transient(emulator: Emulator)
 
 
 def test_a_refused_connection_is_transient() -> None:
-    facecloud = FaceCloudClient(f"http://127.0.0.1:{_free_port()}", EMAIL, PASSWORD, timeout=(1.0, 1.0))
+    facecloud = FaceCloudClient(f"http://127.0.0.1:{free_port()}", EMAIL, PASSWORD, timeout=(1.0, 1.0))
 
     with pytest.raises(TransientDetectorError, match="connection"):
         facecloud.detect(make_jpeg())

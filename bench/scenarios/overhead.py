@@ -28,7 +28,8 @@ from bench import seed
 from bench.ceiling_actors import CLAIM_COMPLETE, FLUSH_INTERVAL_S, NOOP
 from bench.context import Context, Stopwatch, run_span
 from bench.meter import per_item
-from bench.stack import wait_until
+from bench.stack import STOP_GRACE_S
+from service.processes import wait_until
 from storage.db import db
 
 CEILING_TIMEOUT_S = 300.0
@@ -74,7 +75,7 @@ def ceiling(ctx: Context, actor: str, args: list[str], module: str = CEILING_MOD
     env = ctx.stack.env(WORKER_PROCESSES=str(processes), WORKER_THREADS=str(threads), BENCH_MARKS_DIR=str(marks))
     command = [sys.executable, "-m", "dramatiq", f"--processes={processes}", f"--threads={threads}",
                module]
-    child = ctx.children.spawn(f"ceiling-{actor}", command, env)
+    child = ctx.children.start(f"ceiling-{actor}", command, env)
     try:
         wait_until(lambda: len(list(marks.glob("gate-*"))) >= processes, 90, f"{actor} workers start", child)
         ctx.worker_root = child.pid
@@ -86,7 +87,7 @@ def ceiling(ctx: Context, actor: str, args: list[str], module: str = CEILING_MOD
         cpu = ctx.meter.difference(before, ctx.meter.snapshot())
         records = [r for r in _records(marks) if r["count"]]
     finally:
-        ctx.children.stop(child)
+        ctx.children.stop(child, STOP_GRACE_S)
         ctx.worker_root = None
     span = max(r["last"] for r in records) - min(r["first"] for r in records)
     count = sum(r["count"] for r in records)
