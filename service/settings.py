@@ -58,11 +58,13 @@ class Settings:
     storage_dir: str = "./data/images"
     host: str = "127.0.0.1"
     port: int = 8080
-    # waitress serves requests on this many threads; each may hold one pooled connection.
+    # Fixed knobs (not read from the environment; compose's stop_grace_period values are chosen
+    # against the two graces). waitress serves requests on api_threads threads, each of which may
+    # hold one pooled connection. A stopping API keeps answering the requests it had begun
+    # (uploads included) for up to api_stop_grace_s seconds; a stopping worker process gives its
+    # in-flight images worker_stop_grace_s seconds before leaving them to redelivery (one detector
+    # call, FACECLOUD_TIMEOUT_S, and its commit). ``make run`` allows the longer of the two plus 5 s.
     api_threads: int = 8
-    # Seconds a stopping API keeps answering the requests it had begun (uploads included), and
-    # seconds a stopping worker process gives its in-flight images before leaving them to
-    # redelivery. ``make run`` allows every process the longer of the two, plus a margin.
     api_stop_grace_s: int = 20
     worker_stop_grace_s: int = 45
     api_username: str | None = None
@@ -143,9 +145,6 @@ class Settings:
             storage_dir=env.get("STORAGE_DIR") or defaults.storage_dir,
             host=env.get("HOST") or defaults.host,
             port=_int(env, "PORT", defaults.port, minimum=1),
-            api_threads=_int(env, "API_THREADS", defaults.api_threads, minimum=1),
-            api_stop_grace_s=_int(env, "API_STOP_GRACE_S", defaults.api_stop_grace_s),
-            worker_stop_grace_s=_int(env, "WORKER_STOP_GRACE_S", defaults.worker_stop_grace_s),
             api_username=env.get("API_USERNAME") or None,
             api_password=env.get("API_PASSWORD") or None,
             detector=detector,
