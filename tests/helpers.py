@@ -1,4 +1,4 @@
-"""Small helpers the test modules share: uploads and waiting for a task to end."""
+"""Small helpers the test modules share: uploads, waiting for a task to end, comparing JSON exactly."""
 
 from __future__ import annotations
 
@@ -46,3 +46,15 @@ def upload_form(client: falcon.testing.TestClient, task_id: str, fields: dict[st
     return client.simulate_post(
         f"/api/v1/tasks/{task_id}/images", body=body, headers={"Content-Type": content_type}
     )
+
+
+def typed(value: Any) -> Any:
+    """``value`` with every number tagged by its type, so that ``typed(a) == typed(b)`` holds only when the
+    JSON is the same number of the same kind: 41 (an int) never passes for 41.0 (a float)."""
+    if isinstance(value, dict):
+        return {key: typed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [typed(item) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (type(value).__name__, value)
+    return value

@@ -1,27 +1,23 @@
-"""Faults done for real: killed workers, duplicate and lost messages, deletes mid-run,
-broker and database outages. Each ends with the task exactly as DESIGN.md says."""
+"""Faults done for real: killed workers, duplicate and lost messages, deletes mid-run (broker and
+database outages: test_outages.py). Each ends with the task exactly as DESIGN.md says."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from dramatiq import Message
 
 from actors.messages import DETECT_ACTOR, DETECT_QUEUE
-from detectors.emulator_faces import face, make_jpeg
-from storage import audit
 from storage.db import db
 from storage.dispatch import queue_up
 from storage.models import Image, Task
 from storage.tasks import start_task
 from tests.conftest import service_env
+from tests.faults import assert_exact, numbered_images, running_task
 from tests.service_process import ServiceProcess, kill
 
 
@@ -42,72 +38,6 @@ def emu(emulator):
     emulator.reset()
     yield emulator
     emulator.reset()
-
-
-def numbered_images(count: int) -> tuple[dict[str, bytes], dict]:
-    """Images with one known face each, and the statistics they must add up to."""
-    images, ages = {}, {"male": [], "female": []}
-    for i in range(count):
-        gender = "female" if i % 2 else "male"
-        age = 20.5 + i
-        images[f"{i:02}.jpg"] = make_jpeg(faces=[face(i, i, 10, 10, gender, age)], color=(i, 0, 0))
-        ages[gender].append(age)
-    stats = {
-        "total_faces": count,
-        "total_males": len(ages["male"]),
-        "total_females": len(ages["female"]),
-        "mean_age_male": sum(ages["male"]) / len(ages["male"]) if ages["male"] else None,
-        "mean_age_female": sum(ages["female"]) / len(ages["female"]) if ages["female"] else None,
-    }
-    return images, stats
-
-
-def assert_exact(task: dict, images: dict[str, bytes], stats: dict) -> None:
-    assert task["status"] == "completed", task
-    assert task["progress"] == {"total": len(images), "done": len(images), "failed": 0}
-    for image in task["images"]:
-        i = int(image["name"][:2])
-        assert image["status"] == "done" and image["error"] is None
-        assert [f["bbox"] for f in image["faces"]] == [{"x": i, "y": i, "width": 10, "height": 10}]
-    assert task["statistics"]["total_faces"] == stats["total_faces"]
-    assert task["statistics"] == pytest.approx(stats)
-    # The figures kept on the task row through the fault equal a full aggregate of its rows.
-    with db.connection_context():
-        assert audit.kept(uuid.UUID(task["id"])) == audit.aggregate(uuid.UUID(task["id"]))
-
-
-def running_task(service: ServiceProcess, emu, count: int, latency_ms: int, calls: int) -> tuple[str, dict, dict]:
-    """A task of ``count`` numbered images, started, once the emulator has seen ``calls`` detect calls."""
-    emu.configure(latency_ms=latency_ms)
-    images, stats = numbered_images(count)
-    task_id = service.create_task(images)
-    assert service.start_task(task_id).status_code == 202
-    while emu.stats()["detect_calls"] < calls:
-        time.sleep(0.05)
-    return task_id, images, stats
-
-
-@contextmanager
-def broker_down() -> Iterator[None]:
-    _run("rabbitmqctl", "-q", "stop_app")
-    try:
-        yield
-    finally:
-        _run("rabbitmqctl", "-q", "start_app")
-
-
-@contextmanager
-def postgres_down() -> Iterator[None]:
-    version = sorted(os.listdir("/etc/postgresql"))[0]
-    _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop")
-    try:
-        yield
-    finally:
-        _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
-
-
-def _run(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
 
 
 def rows_of(task_id: str) -> int:
@@ -216,46 +146,3 @@ def test_an_image_past_its_attempts_limit_fails_with_the_reason(service, emu):
     failed = next(i for i in task["images"] if i["id"] == poison)
     assert failed["status"] == "failed" and "gave up after" in failed["error"]
     assert task["progress"] == {"total": 2, "done": 1, "failed": 1}
-
-
-def test_a_broker_restart_mid_task_loses_nothing(service, emu):
-    task_id, images, stats = running_task(service, emu, count=12, latency_ms=200, calls=3)
-
-    with broker_down():
-        time.sleep(2)
-
-    task = service.wait_until_final(task_id, timeout=120)
-    assert_exact(task, images, stats)
-
-
-def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, emu):
-    images, _ = numbered_images(1)
-    task_id = service.create_task(images)
-
-    with broker_down():
-        response = service.start_task(task_id)
-        health = service.http.get(f"{service.url}/health")
-
-    assert response.status_code == 503
-    assert response.json()["description"]
-    assert health.status_code == 503 and health.json()["rabbitmq"] == "unavailable"
-    assert service.task(task_id).json()["status"] == "forming"
-    deadline = time.monotonic() + 30
-    while service.start_task(task_id).status_code != 202:
-        assert time.monotonic() < deadline, "start never succeeded after the broker came back"
-        time.sleep(0.5)
-    assert service.wait_until_final(task_id)["status"] == "completed"
-
-
-def test_a_postgres_restart_is_a_503_meanwhile_and_the_task_still_completes(service, emu):
-    task_id, images, stats = running_task(service, emu, count=8, latency_ms=200, calls=2)
-
-    with postgres_down():
-        during = service.http.get(f"{service.url}/api/v1/tasks")
-        health = service.http.get(f"{service.url}/health")
-
-    assert during.status_code == 503
-    assert during.json()["title"] == "Database unavailable"
-    assert health.status_code == 503 and health.json()["postgres"] == "unavailable"
-    task = service.wait_until_final(task_id, timeout=60)
-    assert_exact(task, images, stats)

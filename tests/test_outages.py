@@ -1,0 +1,104 @@
+"""Broker and database outages, done for real on a PostgreSQL cluster and a RabbitMQ node of this
+module's own (tests/private_services.py): the machine's shared ones are never stopped, so other
+runs may go on beside this one. Each ends with the task exactly as DESIGN.md says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from service.processes import wait_until
+from storage.db import db, init_db
+from tests.conftest import service_env
+from tests.faults import assert_exact, numbered_images, running_task
+from tests.private_services import PrivatePostgres, PrivateRabbitMQ
+from tests.service_process import ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    cluster = PrivatePostgres()
+    try:
+        yield cluster.create()
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="module")
+def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
+    node = PrivateRabbitMQ()
+    try:
+        yield node.create()
+    finally:
+        node.destroy()
+
+
+@pytest.fixture(scope="module")
+def service(
+    database, private_postgres, private_rabbitmq, storage_dir, emulator, tmp_path_factory
+) -> Iterator[ServiceProcess]:
+    """The whole service (``make run``) on the private instances; it creates and migrates its database."""
+    database_url = private_postgres.url("facetasks")
+    env = service_env(
+        storage_dir, emulator, DATABASE_URL=database_url, RABBITMQ_URL=private_rabbitmq.url(),
+        WORKER_PROCESSES="2", WORKER_THREADS="2",
+        HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5",
+    )
+    running = ServiceProcess(env, tmp_path_factory.mktemp("outages") / "service.log").start()
+    # This module's own reads of rows (assert_exact's audit) go to the private cluster.
+    shared = db.obj
+    init_db(database_url, max_connections=4)
+    try:
+        yield running
+    finally:
+        db.close_all()
+        db.initialize(shared)
+        assert running.stop() == 0
+
+
+def health(service: ServiceProcess) -> dict:
+    return service.http.get(f"{service.url}/health").json()
+
+
+def test_a_broker_restart_mid_task_loses_nothing(service, private_rabbitmq, fresh_emulator):
+    task_id, images, stats = running_task(service, fresh_emulator, count=12, latency_ms=200, calls=3)
+
+    with private_rabbitmq.down():
+        assert health(service)["rabbitmq"] == "unavailable"
+
+    task = service.wait_until_final(task_id, timeout=120)
+    assert_exact(task, images, stats)
+
+
+def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, private_rabbitmq, fresh_emulator):
+    images, _ = numbered_images(1)
+    task_id = service.create_task(images)
+
+    with private_rabbitmq.down():
+        response = service.start_task(task_id)
+        during = service.http.get(f"{service.url}/health")
+
+    assert response.status_code == 503
+    assert response.json()["title"] and response.json()["description"]
+    assert during.status_code == 503 and during.json()["rabbitmq"] == "unavailable"
+    assert service.task(task_id).json()["status"] == "forming"
+    wait_until(lambda: service.start_task(task_id).status_code == 202, 30,
+               "a start accepted once the broker is back", poll_s=0.5)
+    assert service.wait_until_final(task_id)["status"] == "completed"
+
+
+def test_a_postgres_restart_is_a_503_meanwhile_and_the_task_still_completes(
+    service, private_postgres, fresh_emulator
+):
+    task_id, images, stats = running_task(service, fresh_emulator, count=8, latency_ms=200, calls=2)
+
+    with private_postgres.down():
+        during = service.http.get(f"{service.url}/api/v1/tasks")
+        health_during = service.http.get(f"{service.url}/health")
+
+    assert during.status_code == 503
+    assert during.json()["title"] == "Database unavailable" and during.json()["description"]
+    assert health_during.status_code == 503 and health_during.json()["postgres"] == "unavailable"
+    task = service.wait_until_final(task_id, timeout=60)
+    assert_exact(task, images, stats)
