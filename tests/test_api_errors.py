@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
+import uuid
 from datetime import UTC
 
 import pytest
+from falcon import inspect
 
 from storage.db import db
 from storage.housekeeping import last_sweep, record_sweep
@@ -51,23 +54,49 @@ def guarded(clean_db, storage_dir, pipeline):
     return build_client(storage_dir, pipeline, ("alice", "wonder:land"))
 
 
-def test_without_credentials_every_api_route_is_a_401_with_a_basic_challenge(guarded):
-    for method, path in (("GET", "/api/v1/tasks"), ("POST", "/api/v1/tasks"), ("GET", "/api/v1/unknown")):
-        result = guarded.simulate_request(method, path)
-        assert result.status_code == 401, path
-        assert result.headers["WWW-Authenticate"].startswith("Basic")
-        assert result.json["title"] and result.json["description"]
+def responders(app) -> list[tuple[str, str]]:
+    """(method, path) of every responder ``falcon.inspect`` finds (not Falcon's own OPTIONS and 405
+    ones), with each path's placeholders filled by a fresh UUID."""
+    return [
+        (method.method, re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), route.path))
+        for route in inspect.inspect_app(app).routes
+        for method in route.methods if not method.internal
+    ]
 
 
-def test_wrong_credentials_are_a_401(guarded):
-    for headers in (_basic("alice", "wrong"), _basic("bob", "wonder:land"), {"Authorization": "Basic !!"},
-                    {"Authorization": "Bearer x"}):
-        assert guarded.simulate_get("/api/v1/tasks", headers=headers).status_code == 401
+def protected(path: str) -> bool:
+    return path == "/api/v1" or path.startswith("/api/v1/")
 
 
-def test_right_credentials_open_the_api_and_health_needs_none(guarded):
-    assert guarded.simulate_get("/api/v1/tasks", headers=_basic("alice", "wonder:land")).status_code == 200
-    assert guarded.simulate_get("/health").status_code == 200
+def test_every_api_route_falcon_knows_needs_credentials_and_opens_with_the_right_ones(guarded):
+    api = [(method, path) for method, path in responders(guarded.app) if protected(path)]
+    # Every route of the contract is among them (a new route is walked as soon as it exists).
+    templates = {(m, re.sub(r"[0-9a-f-]{36}", "{id}", p)) for m, p in api}
+    assert templates >= {
+        ("GET", "/api/v1/tasks"), ("POST", "/api/v1/tasks"), ("GET", "/api/v1/tasks/{id}"),
+        ("DELETE", "/api/v1/tasks/{id}"), ("POST", "/api/v1/tasks/{id}/start"), ("POST", "/api/v1/tasks/{id}/retry"),
+        ("GET", "/api/v1/tasks/{id}/images"), ("POST", "/api/v1/tasks/{id}/images"),
+        ("GET", "/api/v1/tasks/{id}/images/{id}/file"), ("GET", "/api/v1/tasks/{id}/faces.csv"),
+    }
+    for method, path in [*api, ("GET", "/api/v1/unknown"), ("GET", "/api/v1")]:
+        for headers in ({}, _basic("alice", "wrong"), _basic("bob", "wonder:land"), {"Authorization": "Bearer x"}):
+            result = guarded.simulate_request(method, path, headers=headers)
+            assert result.status_code == 401, (method, path, headers)
+            assert result.headers["WWW-Authenticate"] == 'Basic realm="facetasks", charset="UTF-8"'
+            assert result.json == {"title": "Authentication required",
+                                   "description": "Send valid HTTP Basic credentials (Authorization: Basic …)."}
+        # The right credentials get past auth: what answers is the route itself (an unknown task).
+        opened = guarded.simulate_request(method, path, headers=_basic("alice", "wonder:land"))
+        assert opened.status_code != 401, (method, path)
+
+
+def test_the_routes_outside_the_api_need_no_credentials(guarded):
+    others = [(method, path) for method, path in responders(guarded.app) if not protected(path)]
+
+    assert {path for _, path in others} >= {"/health", "/metrics", "/", "/docs", "/openapi.json"}
+    for method, path in others:
+        assert guarded.simulate_request(method, path).status_code == 200, (method, path)
+
 
 
 def test_health_probes_are_logged_at_debug_and_other_requests_at_info(client, caplog):

@@ -5,25 +5,61 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from detectors.emulator_faces import make_jpeg
+import pytest
+
+from actors.broker import make_broker
+from actors.messages import Pipeline
+from detectors.emulator_faces import face, make_jpeg
+from service.processes import wait_until
 from storage.models import Task
-from tests.helpers import create_task, upload
+from tests.conftest import build_client
+from tests.helpers import FINAL, create_task, typed, upload
 
 
-def test_start_answers_the_task_summary_as_it_left_it(client):
+class FinishingBeforeTheAnswer(Pipeline):
+    """The real pipeline, except that dispatching returns only once the workers have ended the run:
+    whatever the API reads after dispatching is the ended task, so only an answer built from the
+    request's own state change still says ``processing``."""
+
+    def dispatch(self, task_id: uuid.UUID) -> None:
+        super().dispatch(task_id)
+        wait_until(lambda: Task.get_by_id(task_id).status in FINAL, 30, "the workers ending the run")
+
+
+@pytest.fixture
+def finishing_client(clean_db, storage_dir, vhost, workers):
+    broker = make_broker(vhost)
+    yield build_client(storage_dir, FinishingBeforeTheAnswer(broker))
+    broker.close()
+
+
+NOTHING_YET = {"total_faces": 0, "total_males": 0, "total_females": 0, "mean_age_male": None, "mean_age_female": None}
+
+
+@pytest.mark.parametrize("action", ["start", "retry"])
+def test_start_and_retry_answer_the_task_as_that_request_left_it_not_a_later_read(finishing_client, action):
+    client = finishing_client
     task = create_task(client, "batch")
-    upload(client, task["id"], make_jpeg(faces=[]), "a.jpg")
+    # A face for start; for retry, an image FaceCloud refuses, so that the first run fails.
+    image = make_jpeg(faces=[face(1, 1, 9, 9, "male", 30.5)]) if action == "start" else make_jpeg(error="blurry")
+    upload(client, task["id"], image, "a.jpg")
+    if action == "retry":
+        assert client.simulate_post(f"/api/v1/tasks/{task['id']}/start").status_code == 202
+        assert client.simulate_get(f"/api/v1/tasks/{task['id']}").json["status"] == "failed"
 
-    result = client.simulate_post(f"/api/v1/tasks/{task['id']}/start")
+    result = client.simulate_post(f"/api/v1/tasks/{task['id']}/{action}")
+    later = client.simulate_get(f"/api/v1/tasks/{task['id']}", params={"images": "false"}).json
 
     assert result.status_code == 202
-    body = result.json
-    assert "images" not in body
-    assert body["status"] == "processing"
-    assert body["started_at"] is not None and body["finished_at"] is None
-    assert body["progress"] == {"total": 1, "done": 0, "failed": 0}
-    # No worker runs here: the summary read now is the one the request left.
-    assert client.simulate_get(f"/api/v1/tasks/{task['id']}", params={"images": "false"}).json == body
+    assert later["status"] == ("completed" if action == "start" else "failed")  # ended before the answer left
+    assert later["finished_at"] is not None
+    # (How a retry counts the failed images it sends again is the pipeline's business.)
+    progress = {"total": 1, "done": 0, "failed": 0} if action == "start" else result.json["progress"]
+    assert typed(result.json) == typed({
+        **later, "status": "processing", "updated_at": result.json["updated_at"], "finished_at": None,
+        "progress": progress, "statistics": NOTHING_YET,
+    })
+    assert result.json["started_at"] is not None and result.json["updated_at"] <= later["updated_at"]
 
 
 def test_a_task_without_images_cannot_start(client):
