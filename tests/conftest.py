@@ -34,8 +34,13 @@ MAX_IMAGE_BYTES = 256 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _rabbitmqctl(*args: str, check: bool = True) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, timeout=60)
+def _rabbitmqctl(*args: str, check: bool = True) -> str:
+    return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, text=True, timeout=60).stdout
+
+
+def messages_in_queues(vhost: str = TEST_VHOST) -> int:
+    """Messages in the vhost's queues: ready, or delivered and not yet acknowledged."""
+    return sum(int(n) for n in _rabbitmqctl("list_queues", "-p", vhost, "messages", "--no-table-headers").split())
 
 
 @pytest.fixture(scope="session")
