@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from glob import glob
@@ -38,7 +39,26 @@ def _postgres_bin() -> Path:
     return Path(max(found, key=lambda path: int(re.search(r"/(\d+)/bin/", path).group(1)))).parent
 
 
-class PrivatePostgres:
+class Restartable(ABC):
+    """An instance that a test can take down for a while."""
+
+    @abstractmethod
+    def start(self) -> Restartable: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """Stopped for the body of the ``with``, started again (same data, same port) after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+
+class PrivatePostgres(Restartable):
     """``initdb`` + ``postgres`` on 127.0.0.1 and a free port, in a fresh folder; trust auth, user postgres.
 
     initdb refuses to run as root: as root, the cluster belongs to (and runs as) the postgres user.
@@ -92,21 +112,12 @@ class PrivatePostgres:
             if self.server.wait(STOP_S) is None:
                 self.server.kill()
 
-    @contextmanager
-    def down(self) -> Iterator[None]:
-        """PostgreSQL stopped for the body of the ``with``, started again (same data) after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
-
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class PrivateRabbitMQ:
+class PrivateRabbitMQ(Restartable):
     """A RabbitMQ node of its own: node name, AMQP and distribution ports, data, logs, Erlang cookie
     and port mapper (epmd) all private; no plugins (no management). guest/guest from 127.0.0.1."""
 
@@ -165,15 +176,6 @@ class PrivateRabbitMQ:
         """The node stopped as an operator stops it (SIGTERM: connections closed, then the VM exits)."""
         if self.server:
             self.server.stop(STOP_S)
-
-    @contextmanager
-    def down(self) -> Iterator[None]:
-        """RabbitMQ stopped for the body of the ``with``, started again (same data) after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
     def destroy(self) -> None:
         self.stop()
