@@ -89,7 +89,7 @@ def test_sigterm_lets_the_api_answer_an_upload_that_was_in_flight_on_every_addre
             wait_until(lambda url=url: answers(url), 30, f"the API on {address}", api)
         task = create_task(client)
         body = make_jpeg(faces=[])
-        conn = socket.create_connection(addresses[-1])
+        conn = socket.create_connection(addresses[-1], timeout=30)  # every recv below ends within 30 s
         # A first request answered on the connection: the server has accepted it.
         conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert read_response(conn).startswith(b"HTTP/1.1 200")
