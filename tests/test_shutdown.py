@@ -222,3 +222,25 @@ def test_a_supervisor_killed_with_sigkill_takes_every_process_along_and_frees_th
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", service.port))
         listener.listen()
+
+
+def test_a_second_ctrl_c_stops_make_run_at_once_and_says_so_in_its_exit_code(
+    database, vhost, storage_dir, fresh_emulator, tmp_path
+):
+    fresh_emulator.configure(latency_ms=20_000)
+    env = service_env(storage_dir, fresh_emulator, FACECLOUD_TIMEOUT_S="30", WORKER_PROCESSES="1", WORKER_THREADS="1")
+    service = ServiceProcess(env, tmp_path / "service.log").start()
+    try:
+        task_id = service.create_task(distinct_images(1))
+        assert service.start_task(task_id).status_code == 202
+        wait_until(lambda: fresh_emulator.stats()["detect_calls"] == 1, 30, "the detector call held")
+
+        service.interrupt()
+        wait_until(lambda: "stopping: in-flight work" in service.log.read_text(), 10, "the graceful stop begun")
+        service.interrupt()
+        code = service.supervisor.wait(15)
+    finally:
+        service.stop()
+
+    assert code == 1
+    assert "workers did not stop in time; killing it" in service.log.read_text()
