@@ -148,7 +148,7 @@ class Workers:
 
     def __init__(self, env: dict[str, str], log: Path, processes: int = 2, threads: int = 4) -> None:
         env = {**env, "WORKER_PROCESSES": str(processes), "WORKER_THREADS": str(threads)}
-        self.log, self.processes = log, processes
+        self.env, self.log, self.processes = env, log, processes
         self.dramatiq = Child("workers", worker_command(), env, log, cwd=ROOT)
         self.housekeeping = Child("housekeeping", housekeeping_command(), env, log, cwd=ROOT)
 
