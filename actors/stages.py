@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -62,10 +63,18 @@ class Stages:
                 claim.gate.release()
                 self._end(claim, None, str(error))
                 return
-            faces = self.detector.detect(data, claim.gate.release)
+            faces = self.detector.detect(data, lambda: self._began(claim))
         finally:
             claim.gate.release()
         self._end(claim, faces, model=self.detector.model)
+
+    @staticmethod
+    def _began(claim: states.Claim) -> None:
+        """The detector call can no longer be taken back: a waiting delete may go on."""
+        began_at = time.monotonic()  # noted before the release: no delete can have answered yet
+        claim.gate.release()
+        logger.debug("image %s of task %s: detector call began at monotonic %.6f", claim.image_id, claim.task_id,
+                     began_at)
 
     def dispatch_task(self, task_id: str) -> None:
         """Queue the first window of a run that was just started or retried; safe to run twice."""

@@ -94,14 +94,8 @@ class EmulatorProcess:
     arrives does not wait for the caller's own work); latency switchable over HTTP."""
 
     email, password = EMULATOR_EMAIL, EMULATOR_PASSWORD
-    # The emulator notes a call when its process next runs: with ``first_in_line`` (as root) it runs
-    # before everything else, so that what it notes is when the call arrived, not when the machine
-    # got round to it (the cancellation race test compares those times with its own).
-    FIRST_IN_LINE_NICE = -15
-
-    def __init__(self, children: Children, first_in_line: bool = False) -> None:
+    def __init__(self, children: Children) -> None:
         self.children = children
-        self.nice = self.FIRST_IN_LINE_NICE if first_in_line else 0
         self.child: Child | None = None
         self.url = ""
 
@@ -110,7 +104,7 @@ class EmulatorProcess:
             sys.executable, "-m", "detectors.emulator", "--port", "0",
             "--email", EMULATOR_EMAIL, "--password", EMULATOR_PASSWORD,
         ]
-        self.child = self.children.start("emulator", command, {**os.environ, "PYTHONUNBUFFERED": "1"}, nice=self.nice)
+        self.child = self.children.start("emulator", command, {**os.environ, "PYTHONUNBUFFERED": "1"})
 
         def listening() -> bool:
             found = re.search(r"listening on (http://\S+)", self.child.tail()) if self.child else None

@@ -40,11 +40,8 @@ class NotReady(RuntimeError):
     """A process exited, or a condition did not hold, before its deadline."""
 
 
-def _dying_with(parent: int, signum: int, nice: int) -> Callable[[], None]:
+def _dying_with(parent: int, signum: int) -> Callable[[], None]:
     def preexec() -> None:
-        if nice:
-            with contextlib.suppress(PermissionError):  # a higher priority needs root
-                os.nice(nice)
         _prctl(PR_SET_PDEATHSIG, signum)
         # The parent may have died between fork and prctl: then no signal would ever come.
         if os.getppid() != parent:
@@ -56,9 +53,8 @@ def _dying_with(parent: int, signum: int, nice: int) -> Callable[[], None]:
 class Child:
     """One command run in a session of its own, signalled when its parent dies.
 
-    ``log`` (appended to) takes its stdout and stderr; ``user`` runs it as that user (root only);
-    ``nice`` is added to its scheduling niceness. ``start`` may be called again once the process
-    has exited.
+    ``log`` (appended to) takes its stdout and stderr; ``user`` runs it as that user (root only).
+    ``start`` may be called again once the process has exited.
     """
 
     def __init__(
@@ -69,11 +65,10 @@ class Child:
         log: Path | None = None,
         cwd: Path | str | None = None,
         user: str | None = None,
-        nice: int = 0,
         death_signal: int = signal.SIGTERM,
     ) -> None:
         self.name, self.command, self.env, self.log = name, command, env, log
-        self.cwd, self.user, self.nice, self.death_signal = cwd, user, nice, death_signal
+        self.cwd, self.user, self.death_signal = cwd, user, death_signal
         self.process: subprocess.Popen | None = None
         self._terminated = False
 
@@ -83,7 +78,7 @@ class Child:
             self.process = subprocess.Popen(
                 self.command, env=self.env, cwd=self.cwd, user=self.user,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,
-                start_new_session=True, preexec_fn=_dying_with(os.getpid(), self.death_signal, self.nice),
+                start_new_session=True, preexec_fn=_dying_with(os.getpid(), self.death_signal),
             )
         finally:
             if out:

@@ -1,15 +1,18 @@
 """Deletes racing claims on real workers: no detector call begins after a DELETE answered 204.
 
 A claim holds its task's lock (shared) until the detector call has begun; the DELETE takes it
-exclusively before setting the flag (``storage.pipeline.CallGate``). The emulator runs in a process of its own here, so
-the moment a call arrives is not delayed by this test's own work; both sides read the
-machine's monotonic clock.
+exclusively before setting the flag (``storage.pipeline.CallGate``). A call begins when the worker
+has handed the image to the network: the worker notes that instant (debug log, the machine's
+monotonic clock, before it lets a delete go on), and the test compares it with the instant each
+204 arrived. The emulator's own clock is not used: on a busy machine it notes a call when one of its
+threads gets round to reading it, milliseconds after the call began.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Iterator
 
@@ -23,18 +26,20 @@ from storage.models import Task
 from tests.conftest import ROOT, Workers, service_env
 from tests.helpers import create_task, upload
 
-RACES = 40
+RACES = 80
+BEGAN = re.compile(r"image (\S+) of task (\S+): detector call began at monotonic (\d+\.\d+)")
 
 
 @pytest.fixture(scope="module")
-def racing(database, vhost, storage_dir, tmp_path_factory) -> Iterator[EmulatorProcess]:
+def racing(database, vhost, storage_dir, tmp_path_factory) -> Iterator[tuple[EmulatorProcess, Workers]]:
     folder = tmp_path_factory.mktemp("races")
     children = Children(folder, cwd=ROOT)
     try:
-        emu = EmulatorProcess(children, first_in_line=True).start()
-        env = service_env(storage_dir, emu, FACECLOUD_EMAIL=emu.email, FACECLOUD_PASSWORD=emu.password)
+        emu = EmulatorProcess(children).start()
+        env = service_env(storage_dir, emu, FACECLOUD_EMAIL=emu.email, FACECLOUD_PASSWORD=emu.password,
+                          LOG_LEVEL="debug")
         workers = Workers(env, folder / "workers.log", processes=2, threads=4).start()
-        yield emu
+        yield emu, workers
         workers.stop()
     finally:
         children.stop_all(grace_s=10)
@@ -64,10 +69,12 @@ def test_no_detector_call_begins_after_any_delete_answered_204(client, racing):
             assert time.monotonic() < deadline, "cancelled tasks were not purged"
             time.sleep(0.1)
 
-    arrivals = racing.arrivals()
-    late = [
-        (task_id, sha, round(at - answered[task_id], 4))
-        for task_id, shas in hashes.items() for sha, at in arrivals if sha in shas and at > answered[task_id]
-    ]
+    emu, workers = racing
+    began = [(task_id, float(at)) for _, task_id, at in BEGAN.findall(workers.log.read_text())]
+    late = [(task_id, round(at - answered[task_id], 4)) for task_id, at in began
+            if task_id in answered and at > answered[task_id]]
     assert late == []
-    assert arrivals, "no delete came after a claim: the races did not race"
+    ours = {sha for shas in hashes.values() for sha in shas}
+    arrived = [sha for sha, _ in emu.arrivals() if sha in ours]
+    assert len(arrived) == len([t for t, _ in began if t in answered])  # every call that began was noted
+    assert began, "no claim came before a delete: the races did not race"
