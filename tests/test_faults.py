@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from dramatiq import Message
 
-from actors.messages import DETECT_ACTOR, DETECT_QUEUE
+from actors.messages import AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE
 from service.processes import wait_until
 from storage.db import db
 from storage.dispatch import queue_up
@@ -73,7 +73,8 @@ def test_messages_delivered_twice_call_the_detector_once_per_image(service, emu,
     pipeline.aggregate(uuid.UUID(task_id))
 
     task = service.wait_until_final(task_id)
-    wait_until(lambda: messages_in_queues() == 0, 30, "every duplicate consumed", poll_s=0.3)
+    wait_until(lambda: messages_in_queues(DETECT_QUEUE, AGGREGATE_QUEUE) == 0, 30, "every duplicate consumed",
+               poll_s=0.3)
     assert_exact(service.task(task_id).json(), images, stats)
     assert task["status"] == "completed"
     calls = emu.stats()["detect_calls_by_sha256"]
@@ -90,7 +91,7 @@ def test_delete_mid_run_stops_detector_calls_and_purges_rows_and_files(service, 
     assert service.task(task_id).status_code == 404
     assert task_id not in [t["id"] for t in service.http.get(f"{service.url}/api/v1/tasks").json()["items"]]
     wait_until(lambda: rows_of(task_id) == 0 and not (storage_dir / task_id).exists(), 30, "the task purged")
-    wait_until(lambda: messages_in_queues() == 0, 30, "the task's messages drained", poll_s=0.3)
+    wait_until(lambda: messages_in_queues(DETECT_QUEUE) == 0, 30, "the task's messages drained", poll_s=0.3)
     # Only calls already on their way when the delete answered (one per worker thread at most)
     # reached the emulator after it; tests/test_cancellation_races.py times each call exactly.
     assert emu.stats()["detect_calls"] - calls_at_delete <= WORKER_THREADS_IN_ALL
