@@ -7,7 +7,8 @@
 # These are the commands `make run` (service/run.py) starts; tests/test_compose.py keeps them identical.
 
 # Pinned to a release (no registry is reachable where this was written, so no digest could be read; pin
-# one with `docker buildx imagetools inspect python:3.11.15-slim-bookworm` where it is).
+# one with `docker buildx imagetools inspect python:3.11.15-slim-bookworm` where it is). docker-compose.yml
+# passes the same default, or PYTHON_IMAGE from .env.
 ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm
 
 # ---- build: a virtualenv with the dependencies (from pyproject.toml alone, so this layer is rebuilt only

@@ -10,17 +10,26 @@
 # "guest" is removed if it exists. The healthcheck waits for the marker written at the end.
 set -eu
 : "${RABBITMQ_APP_USER:?}" "${RABBITMQ_PASSWORD:?}" "${RABBITMQ_ADMIN_USER:?}" "${RABBITMQ_ADMIN_PASSWORD:?}"
+# The application's password is part of RABBITMQ_URL: refuse, by name, one that would need percent-encoding.
+case "$RABBITMQ_PASSWORD" in
+    *[!A-Za-z0-9._~-]*)
+        echo "start.sh: RABBITMQ_PASSWORD may hold only letters, digits and - _ . ~ (it is part of RABBITMQ_URL)" >&2
+        exit 1 ;;
+esac
 VHOST=facetasks
-READY=/tmp/facetasks-users-ready
+# The healthcheck in docker-compose.yml tests this path; tests/test_compose.py points it elsewhere.
+READY=${FACETASKS_USERS_READY:-/tmp/facetasks-users-ready}
 rm -f "$READY"
 
 docker-entrypoint.sh rabbitmq-server &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null; wait "$server"; exit $?' TERM INT
 
-# The node answers rabbitmqctl only once its distribution port is up: try again until then.
+# The node answers rabbitmqctl only once its distribution port is up: try again until then. No CLI runs before
+# the node has written its Erlang cookie ($HOME/.erlang.cookie): a CLI started first, as root, would create the
+# file itself, the node (user rabbitmq) could not read it, and the first boot of a new volume would fail.
 tries=0
-until rabbitmqctl --quiet await_startup --timeout 120 >/dev/null 2>&1; do
+until [ -s "$HOME/.erlang.cookie" ] && rabbitmqctl --quiet await_startup --timeout 120 >/dev/null 2>&1; do
     kill -0 "$server" 2>/dev/null || { wait "$server"; exit $?; }
     tries=$((tries + 1))
     [ "$tries" -lt 120 ] || { echo "start.sh: RabbitMQ did not start" >&2; exit 1; }

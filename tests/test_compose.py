@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import pika
 import psycopg2
 import pytest
 import requests
 
-from service.processes import Child, free_port
+from service.processes import Child, free_port, wait_until
 from service.run import api_command, housekeeping_command, worker_command
 from service.settings import Settings
+from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -268,11 +270,12 @@ def test_the_services_come_up_in_order_from_cold(services: dict[str, dict[str, A
             "postgres": "service_healthy",
             "rabbitmq": "service_healthy",
         }, name
-        # Restarted if it exits anyway: dramatiq exits with code 3 when the broker is unreachable at start.
+        # Restarted if it exits anyway: the dramatiq CLI stops every worker process when one of them dies.
         assert services[name]["restart"] in ("unless-stopped", "always"), name
     assert services["migrate"].get("restart", "no") == "no"
-    assert services["postgres"]["healthcheck"]["test"][1:] == ["pg_isready", "-h", "127.0.0.1", "-U", "postgres",
-                                                               "-d", "postgres"]
+    # Over TCP, as the application's role (the superuser may not log in over TCP).
+    assert services["postgres"]["healthcheck"]["test"][1:] == ["pg_isready", "-h", "127.0.0.1", "-U", "facetasks",
+                                                               "-d", "facetasks"]
     assert "rabbitmq-diagnostics -q ping" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
 
 
@@ -420,7 +423,7 @@ def test_the_emulator_command_serves_facecloud(services: dict[str, dict[str, Any
             proc.wait(timeout=10)
 
 
-# ---------------------------------------------------------------------------------------------- RabbitMQ
+# ------------------------------------------------------------------------------ accounts, secrets and ports
 
 
 def test_the_containers_use_the_application_accounts_made_from_the_environment_not_the_admins(
@@ -498,27 +501,158 @@ def test_make_env_fills_every_password_with_a_random_url_safe_value_and_never_ov
     assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
 
 
-def test_migrations_run_as_a_role_that_owns_its_database_and_is_no_superuser(
-    services: dict[str, dict[str, Any]],
-) -> None:
-    role = f"facetasks_role_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    admin.autocommit = True
+# ---------------------------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture
+def initialised_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of this test's own, set up as the postgres image sets one up at its first start:
+    the socket trusted, TCP by password (scram-sha-256), then postgres/initdb/10-facetasks.sh run as the
+    server's user with the image's variables."""
+    cluster = PrivatePostgres()
     try:
-        with admin.cursor() as cur:
-            # The statements of postgres/initdb/10-facetasks.sh, with this test's own names.
-            cur.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD 'x'")
-            cur.execute(f"CREATE DATABASE {role} OWNER {role}")
-            cur.execute(f"REVOKE ALL ON DATABASE {role} FROM PUBLIC")
-        done = _run_migrate(services, f"postgresql://{role}:x@127.0.0.1:5432/{role}")
-        assert done.returncode == 0, done.stderr
+        cluster.create()
+        data = cluster.folder / "data"
+        (data / "pg_hba.conf").write_text("local all all trust\nhost all all all scram-sha-256\n")
+        env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "postgres", "PGDATA": str(data),
+               "PGHOST": str(cluster.folder), "PGPORT": str(cluster.port),
+               "FACETASKS_DB_PASSWORD": TEST_SECRETS["FACETASKS_DB_PASSWORD"]}
+        init = subprocess.run(["sh", str(ROOT / "postgres" / "initdb" / "10-facetasks.sh")], env=env,
+                              user=cluster.user, cwd=cluster.folder, capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert init.returncode == 0, init.stderr
+        with psycopg2.connect(dbname="postgres", user="postgres", host=str(cluster.folder), port=cluster.port) as c:
+            c.cursor().execute("SELECT pg_reload_conf()")
+        yield cluster
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {role} WITH (FORCE)")
-            cur.execute(f"DROP ROLE IF EXISTS {role}")
-        admin.close()
-    init = (ROOT / "postgres" / "initdb" / "10-facetasks.sh").read_text()
-    assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in init and "OWNER facetasks" in init
+        cluster.destroy()
+
+
+def test_the_first_start_makes_a_role_that_owns_its_database_is_no_superuser_and_runs_the_migrations(
+    services: dict[str, dict[str, Any]], initialised_postgres: PrivatePostgres,
+) -> None:
+    cluster = initialised_postgres
+    password = TEST_SECRETS["FACETASKS_DB_PASSWORD"]
+    # The containers' DATABASE_URL, pointed at this cluster.
+    url = urlsplit(services["api"]["environment"]["DATABASE_URL"])._replace(
+        netloc=f"facetasks:{password}@127.0.0.1:{cluster.port}").geturl()
+    done = _run_migrate(services, url)
+    assert done.returncode == 0, done.stderr
+    assert "migrations applied: 0001" in done.stderr
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user")
+        assert cur.fetchone() == (False, False, False)
+        cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
+        assert cur.fetchone() == ("facetasks",)
+        cur.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+        assert cur.fetchall() == [("facetasks",)]
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(url.replace(password, "not-the-password")).close()
+    # The superuser: through the socket only, never over TCP.
+    with pytest.raises(psycopg2.OperationalError, match=r"pg_hba\.conf rejects"):
+        psycopg2.connect(cluster.url().replace("postgres@", f"postgres:{TEST_SECRETS['POSTGRES_PASSWORD']}@")).close()
+    psycopg2.connect(dbname="postgres", user="postgres", host=str(cluster.folder), port=cluster.port).close()
+
+
+# ---------------------------------------------------------------------------------------------- RabbitMQ
+
+
+def _broker_env(node: PrivateRabbitMQ, tmp_path: Path, **passwords: str) -> dict[str, str]:
+    """rabbitmq/start.sh's environment as docker-compose.yml gives it, for a node of the test's own."""
+    shim = tmp_path / "bin"
+    if not shim.exists():
+        shim.mkdir()
+        # How the image's entrypoint ends (after its chown and gosu): the command it was given.
+        (shim / "docker-entrypoint.sh").write_text('#!/bin/sh\nexec "$@"\n')
+        (shim / "docker-entrypoint.sh").chmod(0o755)
+    return {
+        **node.env,
+        # The server scripts themselves: /usr/sbin's wrappers would switch user and drop the node's variables.
+        "PATH": f"{shim}:/usr/lib/rabbitmq/bin:{os.environ['PATH']}",
+        "FACETASKS_USERS_READY": str(tmp_path / "users-ready"),
+        "RABBITMQ_APP_USER": "facetasks", "RABBITMQ_ADMIN_USER": "admin", **passwords,
+    }
+
+
+def _start_broker(node: PrivateRabbitMQ, env: dict[str, str], log: Path) -> Child:
+    ready = Path(env["FACETASKS_USERS_READY"])
+    ready.unlink(missing_ok=True)  # the previous start's: start.sh removes it too, but maybe after the first look
+    broker = Child("start.sh", ["sh", str(ROOT / "rabbitmq" / "start.sh")], env, log=log, cwd=node.folder).start()
+    wait_until(ready.exists, 180, "rabbitmq/start.sh to set the users", broker, poll_s=0.2)
+    return broker
+
+
+def _amqp_login(node: PrivateRabbitMQ, user: str, password: str) -> bool:
+    url = f"amqp://{user}:{password}@127.0.0.1:{node.port}/facetasks?connection_attempts=1&socket_timeout=5"
+    try:
+        pika.BlockingConnection(pika.URLParameters(url)).close()
+    except pika.exceptions.AMQPError:
+        return False
+    return True
+
+
+def _ctl(env: dict[str, str], *args: str) -> list[list[str]]:
+    done = subprocess.run(["rabbitmqctl", "-q", *args, "--no-table-headers"], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    return [line.split("\t") for line in done.stdout.splitlines()]
+
+
+@pytest.fixture
+def broker_node() -> Iterator[PrivateRabbitMQ]:
+    """A RabbitMQ node of the test's own (never the shared one), configured like the container's: the vhost
+    imported from rabbitmq/definitions.json. Not started: rabbitmq/start.sh starts it."""
+    node = PrivateRabbitMQ()
+    with (node.folder / "rabbitmq.conf").open("a") as conf:
+        conf.write("definitions.import_backend = local_filesystem\n"
+                   f"definitions.local.path = {ROOT / 'rabbitmq' / 'definitions.json'}\n")
+    node.epmd.start()
+    try:
+        yield node
+    finally:
+        node.destroy()
+
+
+def test_the_broker_users_follow_the_environment_at_every_start_and_the_application_user_is_no_admin(
+    broker_node: PrivateRabbitMQ, tmp_path: Path,
+) -> None:
+    node = broker_node
+    first = _broker_env(node, tmp_path, RABBITMQ_PASSWORD="app-First_1", RABBITMQ_ADMIN_PASSWORD="admin-First.2")
+    broker = _start_broker(node, first, tmp_path / "first.log")
+    try:
+        assert _amqp_login(node, "facetasks", "app-First_1") and _amqp_login(node, "admin", "admin-First.2")
+        assert not _amqp_login(node, "guest", "guest")
+        assert sorted(_ctl(first, "list_users")) == [["admin", "[administrator]"], ["facetasks", "[]"]]
+        assert _ctl(first, "list_user_permissions", "facetasks") == [["facetasks", ".*", ".*", ".*"]]
+    finally:
+        assert broker.stop(60) is not None
+
+    # New passwords in the environment, the same node and data: what `up -d` does after .env changed.
+    second = _broker_env(node, tmp_path, RABBITMQ_PASSWORD="app-Second_3", RABBITMQ_ADMIN_PASSWORD="admin-Second.4")
+    broker = _start_broker(node, second, tmp_path / "second.log")
+    try:
+        assert _amqp_login(node, "facetasks", "app-Second_3") and _amqp_login(node, "admin", "admin-Second.4")
+        assert not _amqp_login(node, "facetasks", "app-First_1") and not _amqp_login(node, "admin", "admin-First.2")
+        assert sorted(_ctl(second, "list_users")) == [["admin", "[administrator]"], ["facetasks", "[]"]]
+    finally:
+        broker.stop(60)
+
+
+def test_the_broker_refuses_to_start_naming_a_missing_or_unusable_password(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RABBITMQ_APP_USER": "facetasks",
+           "RABBITMQ_ADMIN_USER": "admin", "RABBITMQ_ADMIN_PASSWORD": "admin-pass",
+           "FACETASKS_USERS_READY": str(tmp_path / "ready")}
+    start = ["sh", str(ROOT / "rabbitmq" / "start.sh")]
+    for password, said in ((None, "RABBITMQ_PASSWORD"), ("", "RABBITMQ_PASSWORD"),
+                           ("p@ss/word", "RABBITMQ_PASSWORD may hold only letters, digits and - _ . ~")):
+        given = env if password is None else {**env, "RABBITMQ_PASSWORD": password}
+        done = subprocess.run(start, env=given, capture_output=True, text=True, timeout=30, check=False)
+        assert done.returncode != 0 and said in done.stderr, (password, done.stderr)
+        assert "docker-entrypoint.sh" not in done.stderr  # refused before anything started
+    # What `make env` writes passes, and the script goes on to start the server (not here: no image).
+    done = subprocess.run(start, env={**env, "RABBITMQ_PASSWORD": "aZ09-_.~"}, capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert "docker-entrypoint.sh" in done.stderr and "may hold only" not in done.stderr
 
 
 def test_rabbitmq_is_configured_from_the_mounted_files_with_the_console_and_prometheus(
@@ -591,12 +725,22 @@ def test_the_image_runs_unprivileged_on_a_pinned_python_311_slim_without_install
     runtime = dockerfile[dockerfile.rindex("FROM ${PYTHON_IMAGE}"):]
     assert "COPY api" not in runtime and "COPY --from=build /opt/venv /opt/venv" in runtime
     assert "pip uninstall --yes pip setuptools wheel" in runtime
-    for name in ("postgres", "rabbitmq"):
-        assert re.fullmatch(r"\w+:\d+\.\d+(\.\d+)?-[\w-]+", _service_images()[name]), name
 
 
-def _service_images() -> dict[str, str]:
-    return dict(re.findall(r"^  (\w+):\n    image: (\S+)$", COMPOSE_FILE.read_text(), re.MULTILINE))
+def test_the_base_images_are_pinned_releases_that_env_can_override(compose: Compose) -> None:
+    def base_images(services: dict[str, dict[str, Any]]) -> dict[str, str]:
+        return {"PYTHON_IMAGE": services["migrate"]["build"]["args"]["PYTHON_IMAGE"],
+                "POSTGRES_IMAGE": services["postgres"]["image"], "RABBITMQ_IMAGE": services["rabbitmq"]["image"]}
+
+    defaults = base_images(compose.config()["services"])
+    for name, image in defaults.items():
+        assert re.fullmatch(r"(python|postgres|rabbitmq):\d+\.\d+(\.\d+)?-[\w-]+", image), (name, image)
+    # The Dockerfile's own default is compose's, and .env.example shows the same ones (commented out).
+    assert re.search(r"^ARG PYTHON_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[1] == (
+        defaults["PYTHON_IMAGE"])
+    assert dict(re.findall(r"^# (\w+_IMAGE)=(\S+)$", ENV_EXAMPLE.read_text(), re.MULTILINE)) == defaults
+    pinned = {name: f"mirror.example/{image}@sha256:{'0' * 64}" for name, image in defaults.items()}
+    assert base_images(compose.config(**pinned)["services"]) == pinned
 
 
 def test_the_database_url_of_the_containers_points_at_the_postgres_service(
