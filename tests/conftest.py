@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,9 +85,10 @@ def clean_db(database: None) -> Iterator[None]:
     _empty_tables()
 
 
-def _empty_tables(attempts: int = 3) -> None:
-    # Workers still busy with an earlier test's messages lock the tables in another order than
-    # TRUNCATE … CASCADE does; PostgreSQL ends such a deadlock by failing one side: try again.
+def _empty_tables(attempts: int = 10) -> None:
+    # Workers still busy with a test's tasks lock the tables in another order than TRUNCATE …
+    # CASCADE does; PostgreSQL ends such a deadlock by failing one side: try again once that
+    # worker's transaction had a moment to end.
     for attempt in range(1, attempts + 1):
         try:
             with db.connection_context():
@@ -96,6 +98,7 @@ def _empty_tables(attempts: int = 3) -> None:
             # Peewee raises its own error while handling the driver's.
             if not isinstance(error.__context__, psycopg2.errors.DeadlockDetected) or attempt == attempts:
                 raise
+            time.sleep(0.1 * attempt)
 
 
 @pytest.fixture(scope="session")
