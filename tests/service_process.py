@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +100,11 @@ class ServiceProcess:
 
 def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
+
+
+@contextmanager
+def serving(env: dict[str, str], folder: Path) -> Iterator[ServiceProcess]:
+    """The service started with ``env`` (its log in ``folder``) for a test module; it must stop cleanly."""
+    running = ServiceProcess(env, folder / "service.log").start()
+    yield running
+    assert running.stop() == 0

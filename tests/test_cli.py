@@ -14,7 +14,7 @@ import pytest
 
 from detectors.emulator_faces import face, make_jpeg
 from tests.conftest import service_env
-from tests.service_process import ServiceProcess
+from tests.service_process import ServiceProcess, serving
 
 FACETASKS = Path(sys.executable).with_name("facetasks")
 
@@ -22,9 +22,8 @@ FACETASKS = Path(sys.executable).with_name("facetasks")
 @pytest.fixture(scope="module")
 def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[ServiceProcess]:
     env = service_env(storage_dir, emulator, WORKER_PROCESSES="1", WORKER_THREADS="4")
-    running = ServiceProcess(env, tmp_path_factory.mktemp("cli") / "service.log").start()
-    yield running
-    running.stop()
+    with serving(env, tmp_path_factory.mktemp("cli")) as running:
+        yield running
 
 
 def run(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from storage.models import Image, Task
 from storage.tasks import start_task
 from tests.conftest import messages_in_queues, service_env
 from tests.faults import assert_exact, numbered_images, running_task
-from tests.service_process import ServiceProcess, kill
+from tests.service_process import ServiceProcess, kill, serving
 
 WORKER_THREADS_IN_ALL = 2 * 2
 
@@ -31,9 +31,8 @@ def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterato
         WORKER_PROCESSES="2", WORKER_THREADS="2",
         HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5",
     )
-    running = ServiceProcess(env, tmp_path_factory.mktemp("service") / "service.log").start()
-    yield running
-    assert running.stop() == 0
+    with serving(env, tmp_path_factory.mktemp("service")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from detectors.emulator_faces import face, make_jpeg
 from storage import audit
 from storage.db import db
 from tests.conftest import service_env
-from tests.service_process import ServiceProcess, children, kill
+from tests.service_process import ServiceProcess, children, kill, serving
 
 COUNT = 2_000
 WINDOW = 8
@@ -32,9 +32,8 @@ def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterato
         storage_dir, emulator, WORKER_PROCESSES="2", WORKER_THREADS="2", TASK_WINDOW=str(WINDOW),
         HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5",
     )
-    running = ServiceProcess(env, tmp_path_factory.mktemp("scale") / "service.log").start()
-    yield running
-    assert running.stop() == 0
+    with serving(env, tmp_path_factory.mktemp("scale")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, service_env
-from tests.service_process import ServiceProcess
+from tests.service_process import ServiceProcess, serving
 
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 SEED = 20261128
@@ -23,9 +23,8 @@ CONFIG = ROOT / "tests" / "schemathesis.toml"
 @pytest.fixture(scope="module")
 def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[ServiceProcess]:
     env = service_env(storage_dir, emulator, WORKER_PROCESSES="1", WORKER_THREADS="2")
-    running = ServiceProcess(env, tmp_path_factory.mktemp("fuzz") / "service.log").start()
-    yield running
-    running.stop()
+    with serving(env, tmp_path_factory.mktemp("fuzz")) as running:
+        yield running
 
 
 def test_the_fuzzer_finds_no_5xx_and_no_response_outside_the_document(service, tmp_path):
