@@ -23,6 +23,8 @@ class Sizes:
     # 3. local detector: images of each fixture, worker threads per process.
     local_images: tuple[tuple[str, int], ...] = (("astronaut.jpg", 200), ("astronaut-1080p.jpg", 60))
     local_threads: int = LOCAL_THREADS  # the service default with DETECTOR=local
+    # Worker RSS with the local detector: after this many mixed photos, then after this many in all.
+    local_memory_images: tuple[int, int] = (100, 1000)
     # 4. API latency: a task of this many images x faces, load threads, seconds per run.
     latency_images: int = 1000
     latency_faces: int = 3
@@ -50,6 +52,7 @@ class Sizes:
             overhead_images=1000,
             noop_messages=3000,
             local_images=(("astronaut.jpg", 100), ("astronaut-1080p.jpg", 16)),
+            local_memory_images=(50, 200),
             latency_duration_s=4.0,
             latency_max_requests=1000,
             memory_checkpoints=(300, 2000),
@@ -69,6 +72,8 @@ class Sizes:
             latency_images=images,
             memory_checkpoints=(images, 2 * images),
             memory_task_images=images,
+            local_images=(("astronaut.jpg", images), ("astronaut-1080p.jpg", max(1, images // 10))),
+            local_memory_images=(images, 2 * images),
             scale_images=max(200, images),
             scale_running_images=max(200, images),
         )

@@ -49,8 +49,16 @@ def table(results: dict[str, Any]) -> str:
         add(f"            CPU ms/msg no-op: {_cpu(n['cpu_ms_per_image'])}")
     if (lo := scenarios.get("local")) and "runs" in lo:
         for r in lo["runs"]:
-            add(f"local       {r['fixture']:<20} service {r['service_images_per_s']:.2f} img/s, raw "
-                f"{r['raw_images_per_s']:.2f} img/s, ratio {r['ratio']:.3f} (goal >= 0.90)")
+            add(f"local       {r['fixture']:<20} service {r['service_images_per_s']:.2f} img/s; raw CenterFace "
+                f"{r['raw_local']['images_per_s']:.2f}, HOG {r['raw_hog']['images_per_s']:.2f}, library "
+                f"{r['raw_library']['images_per_s']:.2f} img/s")
+            add(f"            time per photo, service over: raw CenterFace {r['time_vs_local']:.2f}, today's HOG "
+                f"{r['time_vs_hog']:.2f} (goal <= 1.0 at 1080p, <= 2.0 at 512), library {r['time_vs_library']:.2f} "
+                f"(goal <= 2.0)")
+        mem = lo["memory"]
+        points = ", ".join(f"{p['images']}: {p['rss_mib']:.0f} MiB" for p in mem["points"])
+        add(f"local       worker RSS over mixed photos {points}; growth after the first checkpoint "
+            f"{mem['growth_after_first_checkpoint_pct']:.1f} % (goal <= 10 %)")
     if (la := scenarios.get("latency")) and "get_task" in la:
         for label, part in (("GET task", la["get_task"]), ("upload", la["upload"])):
             for r in part["runs"]:
@@ -192,12 +200,16 @@ def _memory(ax: Any, body: dict[str, Any]) -> None:
 
 
 def _local(ax: Any, body: dict[str, Any]) -> None:
-    if _empty(ax, "3. local detector: service vs raw library", body):
+    if _empty(ax, "3. local detector: service vs raw detectors", body):
         return
     runs = body["runs"]
     x = range(len(runs))
-    ax.bar([i - 0.2 for i in x], [r["service_images_per_s"] for r in runs], 0.4, label="service")
-    ax.bar([i + 0.2 for i in x], [r["raw_images_per_s"] for r in runs], 0.4, label="raw, 1 process/core")
-    ax.set_xticks(list(x), [f"{r['fixture']}\nratio {r['ratio']:.2f}" for r in runs], fontsize=8)
+    bars = [("service", [r["service_images_per_s"] for r in runs])] + [
+        (f"raw {label}", [r[f"raw_{name}"]["images_per_s"] for r in runs])
+        for name, label in (("local", "CenterFace"), ("hog", "HOG"), ("library", "library"))
+    ]
+    for offset, (label, values) in enumerate(bars):
+        ax.bar([i - 0.3 + offset * 0.2 for i in x], values, 0.2, label=label)
+    ax.set_xticks(list(x), [f"{r['fixture']}\nvs HOG {r['time_vs_hog']:.2f}" for r in runs], fontsize=8)
     ax.set_ylabel("images/s")
     ax.legend(fontsize=8)

@@ -132,3 +132,35 @@ def completed_task(count: int, faces_per_image: int) -> str:
         ids = image_rows(task_id, count, "done", [os.urandom(1)[0] + 1000])
         face_rows(task_id, ids, faces_per_image)
     return str(task_id)
+
+
+def mixed_photos(portrait_and_empty: Sequence[bytes]) -> list[bytes]:
+    """Photos of every kind the local detector meets, made from a portrait and a faceless photo.
+
+    The portrait as it is, tilted by 20 and -35 degrees, stored turned with EXIF orientation 6, and
+    enlarged to 1600 x 1600; a 1920 x 1080 crowd of twelve copies with faces about 30 px wide; the
+    faceless photo as it is and tilted.
+    """
+    portrait, empty = (PILImage.open(io.BytesIO(data)).convert("RGB") for data in portrait_and_empty)
+    crowd = empty.resize((1920, 1080))
+    tile = portrait.resize((170, 170))
+    for index in range(12):
+        crowd.paste(tile, (40 + (index % 6) * 310, 150 + (index // 6) * 450))
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    pictures = [
+        (portrait, {}),
+        (portrait.rotate(20, expand=True), {}),
+        (portrait.rotate(-35, expand=True), {}),
+        (portrait.transpose(PILImage.Transpose.ROTATE_90), {"exif": exif}),
+        (portrait.resize((1600, 1600)), {}),
+        (crowd, {}),
+        (empty, {}),
+        (empty.rotate(20, expand=True), {}),
+    ]
+    photos = []
+    for picture, options in pictures:
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=90, **options)
+        photos.append(buffer.getvalue())
+    return photos
