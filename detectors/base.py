@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-GENDERS = ("male", "female", "unknown")
-
 
 @dataclass(frozen=True, slots=True)
 class Face:

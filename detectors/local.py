@@ -181,7 +181,7 @@ class LocalDetector:
         size = (max(1, round(full_size[0] * scale)), max(1, round(full_size[1] * scale)))
         searched = decoded
         if decoded.size != size:
-            searched = decoded.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+            searched = decoded.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
         pixels = _padded(np.asarray(searched))
         with self._lock:
             found = find_faces(self._session, pixels, self.min_score)

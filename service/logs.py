@@ -13,7 +13,6 @@ import sys
 from contextvars import ContextVar
 
 LEVELS = {"error": logging.ERROR, "info": logging.INFO, "debug": logging.DEBUG, "debug-raw": logging.DEBUG}
-FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s %(context)s: %(message)s"
 RAW_LOGGERS = ("api.raw", "detectors.facecloud.raw")
 

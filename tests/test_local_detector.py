@@ -23,7 +23,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 LABELS = json.loads((FIXTURES / "labels.json").read_text())
 ASTRONAUT_BOX = LABELS["astronaut.jpg"][0]["bbox"]
-PROVENANCE_SHA256 = re.search(r"\| file \| sha256 `([0-9a-f]{64})`", (MODEL_PATH.parent / "PROVENANCE.md").read_text())[1]
+PROVENANCE = (MODEL_PATH.parent / "PROVENANCE.md").read_text()
+PROVENANCE_SHA256 = re.search(r"\| file \| sha256 `([0-9a-f]{64})`", PROVENANCE)[1]
 
 
 @pytest.fixture(scope="module")
