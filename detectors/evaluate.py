@@ -75,12 +75,14 @@ def match(labelled: list[dict[str, Any]], faces: list[Face]) -> list[tuple[dict[
     return pairs
 
 
-def _face_json(face: Face) -> dict[str, Any]:
+def _face_json(face: Face, matched: bool | None) -> dict[str, Any]:
+    """A detection as JSON; ``matched`` is None for one on an ignored face."""
     return {
         "bbox": [face.x, face.y, face.width, face.height],
         "gender": face.gender,
         "age": face.age,
         "score": face.score,
+        "matched": matched,
     }
 
 
@@ -112,10 +114,17 @@ def evaluate_items(items: Iterable[Item], detector: Detector) -> dict[str, Any]:
                 "found": len(found),
                 "false_positives": len(faces) - len(matched),
                 "ms": round(elapsed_ms, 1),
-                "faces": [_face_json(face) for face in faces],
+                "faces": [_face_json(face, _verdict(face, matched)) for face in faces],
             }
         )
     return {"images": rows, "summary": summarize(rows, pairs)}
+
+
+def _verdict(face: Face, matched: list[tuple[dict[str, Any], Face]]) -> bool | None:
+    for label, found in matched:
+        if found is face:
+            return None if label.get("ignore") else True
+    return False
 
 
 def summarize(rows: list[dict[str, Any]], pairs: list[tuple[dict[str, Any], Face]]) -> dict[str, Any]:

@@ -75,7 +75,7 @@ class Settings:
     facecloud_password: str | None = field(default=None, repr=False)
     facecloud_timeout_s: float = 30.0
     # The local detector (detectors/local.py documents each knob).
-    local_min_score: float = 0.5
+    local_min_score: float = 0.6
     local_min_gender_confidence: float = 0.6
     local_min_face_px: int = 20
     local_max_detect_pixels: int = 2_000_000

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 from detectors.base import Face
 from detectors.evaluate import evaluate_items
 from detectors.photos import Archive, PhotoSourceError, fetch_photos
+from detectors.thresholds import margins
 from detectors.variants import ANGLES, FRAME, SMALL_FACES, exif, generate, small, tilted
 
 PHOTO = b"not really a JPEG, only bytes to carry"
@@ -180,3 +181,15 @@ def test_a_detection_on_an_ignored_face_is_neither_found_nor_a_false_positive():
 
     assert (summary["labelled_faces"], summary["found"], summary["false_positives"]) == (1, 1, 0)
     assert (summary["gender_accuracy"], summary["age_mae"]) == (1.0, 4.0)
+
+
+def test_the_threshold_margins_are_the_weakest_find_and_the_strongest_false_positive():
+    def face(score: float, matched: bool | None) -> dict:
+        return {"bbox": [0, 0, 10, 10], "gender": "male", "age": 30.0, "score": score, "matched": matched}
+
+    variants = {
+        "frontal": {"images": [{"faces": [face(0.9, True), face(0.7, True)]}]},
+        "negatives": {"images": [{"faces": [face(0.55, False), face(0.95, None)]}, {"faces": [face(0.4, False)]}]},
+    }
+
+    assert margins(variants) == {"frontal": 0.7, "negatives": None, "false positives": 0.55}
