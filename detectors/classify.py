@@ -44,6 +44,8 @@ class Classifier:
     ) -> list[Face]:
         """Classify the faces at ``boxes`` on ``picture``; boxes come back scaled to ``full_size``, and a
         gender whose probability (0.5..1.0) is below ``min_gender_confidence`` as ``"unknown"``."""
+        if not boxes:
+            return []  # the package would take no boxes as "find the faces yourself"
         predictions = self._model.predict(np.asarray(picture), list(boxes))
         scale_x, scale_y = full_size[0] / picture.width, full_size[1] / picture.height
         faces = []
