@@ -517,9 +517,10 @@ def initialised_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
         env = {"PATH": os.environ["PATH"], "POSTGRES_USER": "postgres", "PGDATA": str(data),
                "PGHOST": str(cluster.folder), "PGPORT": str(cluster.port),
                "FACETASKS_DB_PASSWORD": TEST_SECRETS["FACETASKS_DB_PASSWORD"]}
-        init = subprocess.run(["sh", str(ROOT / "postgres" / "initdb" / "10-facetasks.sh")], env=env,
-                              user=cluster.user, cwd=cluster.folder, capture_output=True, text=True, timeout=60,
-                              check=False)
+        # Handed on stdin: the server's user may not be able to read a checkout under a private folder.
+        script = (ROOT / "postgres" / "initdb" / "10-facetasks.sh").read_text()
+        init = subprocess.run(["sh", "-s"], input=script, env=env, user=cluster.user, cwd=cluster.folder,
+                              capture_output=True, text=True, timeout=60, check=False)
         assert init.returncode == 0, init.stderr
         with psycopg2.connect(dbname="postgres", user="postgres", host=str(cluster.folder), port=cluster.port) as c:
             c.cursor().execute("SELECT pg_reload_conf()")
