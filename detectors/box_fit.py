@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from detectors.centerface import Detections
 from detectors.evaluate import iou
 from detectors.local import HOG_SHAPE, BoxShape, LocalDetector, hog_boxes
 
@@ -56,9 +55,7 @@ def detected_boxes(detector: LocalDetector, photo: bytes) -> list[Box]:
 def reshaped(box: Box, shape: BoxShape) -> Box:
     """``box`` moved and resized as ``shape`` says, in (x, y, width, height)."""
     x, y, width, height = box
-    top, right, bottom, left = hog_boxes(
-        Detections(np.array([[x, y, x + width, y + height]]), np.zeros(1), np.zeros((1, 5, 2))), shape
-    )[0]
+    [(top, right, bottom, left)] = hog_boxes(np.array([[x, y, x + width, y + height]]), shape)
     return (left, top, right - left + 1, bottom - top + 1)
 
 
@@ -107,9 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.folder = dlib_faces_folder()
     detector = LocalDetector()
-    matched = pairs(labelled_boxes(args.folder), args.folder, detector)
+    labels = labelled_boxes(args.folder)
+    matched = pairs(labels, args.folder, detector)
     shape = fit(matched)
-    labelled_total = sum(len(boxes) for boxes in labelled_boxes(args.folder).values())
+    labelled_total = sum(len(boxes) for boxes in labels.values())
     print(f"pairs: {len(matched)} of {labelled_total} labelled faces")
     for name, used in (("raw CenterFace", BoxShape(0.0, 1.0, 1.0)), ("current", HOG_SHAPE), ("fitted", shape)):
         overlap = statistics.fmean(iou(label, reshaped(box, used)) for label, box in matched)

@@ -6,7 +6,8 @@ fully convolutional MobileNetV2 with four outputs at 1/4 of the input's resoluti
 * heatmap: the probability that a face's centre lies in the cell;
 * scale: log(height / 4), log(width / 4) of that face;
 * offset: where in the cell the centre lies (y, x, in cells);
-* landmarks: 5 points (eyes, nose, mouth corners) as fractions of the box.
+* landmarks: 5 points (eyes, nose, mouth corners) as fractions of the box. Not asked for: the age and
+  gender classifier aligns each face on landmarks of its own, and onnxruntime then skips that head.
 
 Input: RGB, 0..255 as float32, no mean subtracted, no scaling; height and width multiples of 32.
 The file declares a fixed 32 x 32 input; :func:`load_session` declares height and width free so one
@@ -30,23 +31,22 @@ MODEL_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc
 # Overlap (IoU) above which the weaker of two detections is dropped as the same face.
 _NMS_IOU = 0.3
 _STRIDE = 4
-_OUTPUTS = ["537", "538", "539", "540"]
+_OUTPUTS = ["537", "538", "539"]
 
 
 @dataclass(frozen=True, slots=True)
 class Detections:
     """Faces found on one picture, in its pixels: ``boxes`` is (n, 4) of x1, y1, x2, y2 (float32),
-    ``scores`` (n,) the heatmap probabilities, ``landmarks`` (n, 5, 2) of x, y."""
+    ``scores`` (n,) the heatmap probabilities."""
 
     boxes: np.ndarray
     scores: np.ndarray
-    landmarks: np.ndarray
 
     def scaled(self, x: float, y: float) -> Detections:
         """The same detections in a picture ``x`` times wider and ``y`` times taller."""
         if x == y == 1.0:
             return self
-        return Detections(self.boxes * np.array([x, y, x, y]), self.scores, self.landmarks * np.array([x, y]))
+        return Detections(self.boxes * np.array([x, y, x, y]), self.scores)
 
 
 def load_session(path: Path = MODEL_PATH, threads: int = 1) -> onnxruntime.InferenceSession:
@@ -61,11 +61,10 @@ def load_session(path: Path = MODEL_PATH, threads: int = 1) -> onnxruntime.Infer
     kept = [value for value in graph.input if value.name not in weights]
     del graph.input[:]
     graph.input.extend(kept)
-    for value in list(graph.input) + list(graph.output):
-        dims = value.type.tensor_type.shape.dim
-        dims[0].dim_param = "batch"
-        dims[2].dim_param = "height" if value in graph.input else "rows"
-        dims[3].dim_param = "width" if value in graph.input else "columns"
+    for values, names in ((graph.input, ("batch", "height", "width")), (graph.output, ("batch", "rows", "columns"))):
+        for value in values:
+            dims = value.type.tensor_type.shape.dim
+            dims[0].dim_param, dims[2].dim_param, dims[3].dim_param = names
     del graph.value_info[:]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
@@ -78,7 +77,7 @@ def find_faces(session: onnxruntime.InferenceSession, pixels: np.ndarray, thresh
     """Faces on ``pixels`` (height x width x 3 RGB uint8, both sides multiples of 32) scoring above
     ``threshold`` (0..1), after non-maximum suppression."""
     blob = np.ascontiguousarray(pixels.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
-    heatmap, scale, offset, marks = session.run(_OUTPUTS, {"input.1": blob})
+    heatmap, scale, offset = session.run(_OUTPUTS, {"input.1": blob})
     rows, columns = np.nonzero(heatmap[0, 0] > threshold)
     scores = heatmap[0, 0, rows, columns]
     heights = np.exp(scale[0, 0, rows, columns]) * _STRIDE
@@ -87,12 +86,8 @@ def find_faces(session: onnxruntime.InferenceSession, pixels: np.ndarray, thresh
     centre_x = (columns + offset[0, 1, rows, columns] + 0.5) * _STRIDE
     x1, y1 = centre_x - widths / 2, centre_y - heights / 2
     boxes = np.stack([x1, y1, x1 + widths, y1 + heights], axis=1).astype(np.float32)
-    # Landmark channels alternate y, x for each of the five points, as fractions of the box.
-    points = marks[0][:, rows, columns].reshape(5, 2, -1)
-    landmarks = np.stack([points[:, 1] * widths + x1, points[:, 0] * heights + y1], axis=2)
-    landmarks = landmarks.transpose(1, 0, 2).astype(np.float32)
     keep = _suppress(boxes, scores)
-    return Detections(boxes[keep], scores[keep], landmarks[keep])
+    return Detections(boxes[keep], scores[keep])
 
 
 def _suppress(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -143,7 +143,7 @@ class LocalDetector:
         decoded, full_size, found = self.search(image)
         if not len(found.scores):
             return []
-        boxes = hog_boxes(found, HOG_SHAPE)
+        boxes = hog_boxes(found.boxes, HOG_SHAPE)
         scores = found.scores.tolist()
         with self._lock:
             return self._classifier.faces(decoded, boxes, scores, full_size, self.min_gender_confidence)
@@ -175,10 +175,11 @@ class LocalDetector:
         return 1.0 if 1.0 - scale < _SCALE_TOLERANCE else scale
 
 
-def hog_boxes(found: Detections, shape: BoxShape) -> list[tuple[int, int, int, int]]:
-    """CenterFace boxes reshaped as ``shape`` says, as (top, right, bottom, left) with inclusive ends."""
+def hog_boxes(found: np.ndarray, shape: BoxShape) -> list[tuple[int, int, int, int]]:
+    """CenterFace boxes ((n, 4) of x1, y1, x2, y2) reshaped as ``shape`` says, as (top, right, bottom, left)
+    with inclusive ends."""
     boxes = []
-    for x1, y1, x2, y2 in found.boxes.tolist():
+    for x1, y1, x2, y2 in found.tolist():
         width, height = (x2 - x1) * shape.width, (y2 - y1) * shape.height
         centre_x, centre_y = (x1 + x2) / 2, (y1 + y2) / 2 + shape.shift * (y2 - y1)
         left, top = round(centre_x - width / 2), round(centre_y - height / 2)

@@ -190,11 +190,16 @@ class Workers:
         self.housekeeping.stop(grace_s=30)
         return self.dramatiq.stop(grace_s=60)
 
+    def __enter__(self) -> Workers:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
 
 # Per module, so no test module's workers (or their housekeeping) act on another's tasks.
 @pytest.fixture(scope="module")
 def workers(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory) -> Iterator[Workers]:
     env = service_env(storage_dir, emulator, HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5")
-    running = Workers(env, tmp_path_factory.mktemp("workers") / "workers.log").start()
-    yield running
-    running.stop()
+    with Workers(env, tmp_path_factory.mktemp("workers") / "workers.log") as running:
+        yield running

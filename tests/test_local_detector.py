@@ -15,7 +15,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from detectors.base import BadImageError, Face
-from detectors.centerface import MODEL_PATH, MODEL_SHA256, Detections
+from detectors.centerface import MODEL_PATH, MODEL_SHA256
 from detectors.evaluate import iou
 from detectors.local import HOG_SHAPE, LocalDetector, hog_boxes
 
@@ -74,9 +74,7 @@ def test_the_centerface_model_is_the_file_of_the_pinned_wheel_byte_for_byte():
 
 def test_a_centerface_box_becomes_the_hog_shape_the_classifiers_were_trained_on():
     # A 100 x 120 box at (50, 40): centre (100, 100) moves down by 0.054 x 120, sides x 1.109 and x 0.845.
-    found = Detections(np.array([[50.0, 40.0, 150.0, 160.0]]), np.array([0.9]), np.zeros((1, 5, 2)))
-
-    [(top, right, bottom, left)] = hog_boxes(found, HOG_SHAPE)
+    [(top, right, bottom, left)] = hog_boxes(np.array([[50.0, 40.0, 150.0, 160.0]]), HOG_SHAPE)
 
     assert (left, top, right - left + 1, bottom - top + 1) == (45, 56, 111, 101)
 

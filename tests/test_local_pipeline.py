@@ -19,9 +19,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(scope="module")
 def local_workers(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[Workers]:
     env = service_env(storage_dir, emulator, DETECTOR="local")
-    running = Workers(env, tmp_path_factory.mktemp("local") / "workers.log", processes=1, threads=2).start()
-    yield running
-    running.stop()
+    with Workers(env, tmp_path_factory.mktemp("local") / "workers.log", processes=1, threads=2) as running:
+        yield running
 
 
 def test_the_local_detector_finds_the_astronaut_and_nothing_in_an_empty_scene(client, local_workers):

@@ -33,9 +33,8 @@ NOTHING_YET = {"total_faces": 0, "total_males": 0, "total_females": 0, "mean_age
 @pytest.fixture(scope="module")
 def slow_detector_workers(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[Workers]:
     env = service_env(storage_dir, emulator, FACECLOUD_TIMEOUT_S="20")
-    running = Workers(env, tmp_path_factory.mktemp("states") / "workers.log", processes=1, threads=4).start()
-    yield running
-    running.stop()
+    with Workers(env, tmp_path_factory.mktemp("states") / "workers.log", processes=1, threads=4) as running:
+        yield running
 
 
 def conflict(action: str, allowed: str, status: str) -> dict[str, str]:

@@ -57,9 +57,8 @@ class Receiver:
 @pytest.fixture(scope="module")
 def webhook_workers(database, vhost, storage_dir: Path, emulator, tmp_path_factory) -> Iterator[Workers]:
     env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
-    running = Workers(env, tmp_path_factory.mktemp("webhooks") / "workers.log", processes=1, threads=4).start()
-    yield running
-    running.stop()
+    with Workers(env, tmp_path_factory.mktemp("webhooks") / "workers.log", processes=1, threads=4) as running:
+        yield running
 
 
 @pytest.fixture

@@ -29,9 +29,8 @@ _IN_FLIGHT_SQL = "SELECT count(*) FROM images WHERE task_id = %s AND status IN (
 def windowed(database, vhost, storage_dir: Path, emulator, tmp_path_factory) -> Iterator[Workers]:
     env = service_env(storage_dir, emulator, TASK_WINDOW=str(WINDOW), HOUSEKEEPING_INTERVAL_S="1",
                       UNSENT_AFTER_S="2", STALE_CLAIM_S="5")
-    running = Workers(env, tmp_path_factory.mktemp("windowed") / "workers.log", processes=2, threads=2).start()
-    yield running
-    running.stop()
+    with Workers(env, tmp_path_factory.mktemp("windowed") / "workers.log", processes=2, threads=2) as running:
+        yield running
 
 
 @pytest.fixture
