@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,6 +29,12 @@ from typing import TypeVar
 import requests
 
 T = TypeVar("T")
+
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+# Ports chosen by free_port start here: clear of the well-known and registered ones this machine
+# serves (PostgreSQL 5432, RabbitMQ 5672/15672/25672 answer a bind check anyway).
+FIRST_CHOSEN_PORT = 20000
+FREE_PORT_TRIES = 100
 
 PR_SET_PDEATHSIG = 1
 # Resolved here, in the parent: the child between fork and exec should do as little as it can.
@@ -177,11 +184,23 @@ def answers(url: str, status: int = 200, timeout_s: float = 2.0) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on at ``host`` right now (the kernel's pick)."""
+    """A TCP port nothing is bound to at ``host`` right now, below the kernel's ephemeral range.
+
+    Below it because a port from that range can be taken, while its server is down, as the local
+    port of any outgoing connection (a client retrying that very port can even connect to itself):
+    a server restarted on it then fails with EADDRINUSE.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    ephemeral_low = int(Path(EPHEMERAL_RANGE).read_text().split()[0])
+    for _ in range(FREE_PORT_TRIES):
+        port = random.randrange(FIRST_CHOSEN_PORT, ephemeral_low)
+        with socket.socket(family) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {FIRST_CHOSEN_PORT}..{ephemeral_low - 1} after {FREE_PORT_TRIES} tries")
 
 
 class Children:
