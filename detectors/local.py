@@ -15,7 +15,10 @@ One call of :meth:`LocalDetector.detect`:
    is searched as it is, a 1920 x 1080 frame at 1344 x 756 (faces from 20 px), a 12 MP photo at
    1633 x 1225 (faces from 34 px). The picture is padded to multiples of 32.
 3. Keep detections whose CenterFace probability is at least ``min_score`` (default 0.6, chosen by
-   ``python -m detectors.thresholds``).
+   ``python -m detectors.thresholds``). Doubtful ones, from ``DOUBTFUL_SCORE`` (0.3) up to it, get a
+   second look (:mod:`detectors.second_look`: enlarged on a crop of their own, upright and turned) and are
+   kept if that scores them at ``min_score`` or more: tilted and very small faces mostly score there at
+   first, and so do the strongest non-faces, which a second look tells apart.
 4. Convert each box to the shape dlib's HOG gives, which is what the age and gender networks were
    trained on: CenterFace boxes run from the forehead to below the chin; HOG's are squarer and sit
    lower (:data:`HOG_SHAPE`, fitted by ``python -m detectors.box_fit``). Classify on the decoded picture,
@@ -26,7 +29,8 @@ One call of :meth:`LocalDetector.detect`:
 Pixel frame of the boxes: the image *as displayed*, after its EXIF orientation, at full resolution. The
 stored bytes are never changed. Boxes may reach past the border when a face is cut by it.
 
-``Face.score`` is CenterFace's probability that the box holds a face (0..1). ``Face.age`` is in years
+``Face.score`` is CenterFace's probability that the box holds a face (0..1); for a doubtful detection,
+the better of its two looks. ``Face.age`` is in years
 (the package rounds it to a whole year; returned as a float), its model covers 0 to 80 years.
 ``Face.gender`` is ``"unknown"`` when the classifier's confidence is below ``min_gender_confidence``.
 
@@ -52,6 +56,7 @@ from PIL import Image
 from detectors.base import Face
 from detectors.centerface import CENTERFACE_SOURCE, Detections, find_faces, load_session
 from detectors.classify import Classifier
+from detectors.second_look import second_look
 from detectors.upright import blank_jpeg, decode_upright
 
 # The narrowest face (px, in the picture searched) CenterFace still scores clearly above non-faces:
@@ -67,6 +72,12 @@ _ALIGN = 32
 # Area averaging: as good as Lanczos for small faces on the evaluation set (recall on 23-49 px faces
 # 0.978 against 0.967 at the default threshold), at a third of its cost (18 ms against 55 for 1080p).
 _RESAMPLING = Image.Resampling.BOX
+#: Detections from this CenterFace probability up to ``min_score`` are doubtful: kept only if a second
+#: look (:mod:`detectors.second_look`) scores them at ``min_score`` or more. Below 0.3 no face of the
+#: evaluation set was found that way, and the looks cost more.
+DOUBTFUL_SCORE = 0.3
+#: Second looks per image at most, most probable first (each costs about 5 % of a 1080p frame's search).
+MOST_SECOND_LOOKS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,7 @@ class LocalDetector:
         min_face: int = 20,
         max_detect_pixels: int = 2_000_000,
         threads: int = 1,
+        look_below: float | None = None,
     ) -> None:
         """Load the models (eagerly: the first image must not pay for it).
 
@@ -112,10 +124,14 @@ class LocalDetector:
                 shrunk to it whatever ``min_face`` asks. Detection time is proportional to it.
             threads: onnxruntime threads per detection; one per process is right when a process
                 runs per core.
+            look_below: detections from ``DOUBTFUL_SCORE`` up to this probability get a second look
+                (default: ``min_score``). Above ``min_score`` it serves threshold sweeps: every detection
+                a stricter threshold would look at again is then scored as that detector would keep it.
         """
         if min_face < 1 or max_detect_pixels < _ALIGN**2:
             raise ValueError("min_face must be positive and max_detect_pixels at least 32 x 32")
         self.min_score = min_score
+        self.look_below = min_score if look_below is None else look_below
         self.min_gender_confidence = min_gender_confidence
         self.min_face = min_face
         self.max_detect_pixels = max_detect_pixels
@@ -163,8 +179,19 @@ class LocalDetector:
             searched = decoded.resize(size, _RESAMPLING, reducing_gap=2.0)
         pixels = np.asarray(_padded(searched))
         with self._lock:
-            found = find_faces(self._session, pixels, self.min_score)
-        return decoded, full_size, found.scaled(decoded.width / searched.width, decoded.height / searched.height)
+            found = find_faces(self._session, pixels, min(self.min_score, DOUBTFUL_SCORE))
+            found = found.scaled(decoded.width / searched.width, decoded.height / searched.height)
+            return decoded, full_size, self._confirmed(decoded, found)
+
+    def _confirmed(self, picture: Image.Image, found: Detections) -> Detections:
+        """``found`` (in ``picture``'s pixels) with each doubtful detection, below ``look_below``, scored again
+        by a second look (the better of both scores kept), and those below ``min_score`` dropped."""
+        scores = found.scores.copy()
+        doubtful = np.flatnonzero(scores < self.look_below)
+        for index in doubtful[np.argsort(-scores[doubtful], kind="stable")][:MOST_SECOND_LOOKS]:
+            scores[index] = max(scores[index], second_look(self._session, picture, found.boxes[index]))
+        kept = scores >= self.min_score
+        return Detections(found.boxes[kept], scores[kept])
 
     def working_scale(self, width: int, height: int) -> float:
         """Factor from the full image to the one searched: full size up to 1 MP, else shrunk towards 1 MP

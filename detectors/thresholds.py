@@ -3,7 +3,9 @@
 Usage: ``python -m detectors.thresholds [--thresholds 0.3,0.4,0.5,0.6]``
 
 The detector runs once over every variant of the set (:mod:`detectors.evaluate`) keeping every detection
-scoring at least the lowest threshold; each threshold then keeps the detections at or above it. Printed:
+scoring at least the lowest threshold, each one below the highest scored after its second look (the
+better of both scores, :mod:`detectors.second_look`); each threshold then keeps the detections at or above
+it, exactly those a detector with that ``min_score`` keeps. Printed:
 per threshold and variant, recall and false positives; then the lowest score of a found face per variant
 and the highest score of a false positive, i.e. the margin a threshold has to fall into.
 """
@@ -51,7 +53,7 @@ def sweep(thresholds: Sequence[float]) -> dict[float, dict[str, dict[str, Any]]]
     """``{threshold: {variant: {"images": rows, "summary": ...}}}`` over the package set."""
     from detectors.local import LocalDetector
 
-    base = LocalDetector(min_score=min(thresholds))
+    base = LocalDetector(min_score=min(thresholds), look_below=max(thresholds))
     base.warm_up()
     recorded = _Recorded(base)
     results = {}
@@ -64,7 +66,7 @@ def sweep(thresholds: Sequence[float]) -> dict[float, dict[str, dict[str, Any]]]
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
     parser = argparse.ArgumentParser(prog="python -m detectors.thresholds", description=__doc__.splitlines()[0])
-    parser.add_argument("--thresholds", default="0.3,0.4,0.45,0.5,0.55,0.6", help="comma-separated, 0..1")
+    parser.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.65,0.7", help="comma-separated, 0..1")
     args = parser.parse_args(argv)
     results = sweep([float(value) for value in args.thresholds.split(",")])
     print("| threshold | " + " | ".join(f"{variant} recall / FP" for variant in next(iter(results.values()))) + " |")

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from detectors.base import Face
-from detectors.evaluate import evaluate_items
+from detectors.evaluate import evaluate_items, on_common_faces
 from detectors.photos import Archive, PhotoSourceError, fetch_photos
 from detectors.thresholds import margins
 from detectors.variants import ANGLES, FRAME, SMALL_FACES, exif, generate, small, tilted
@@ -181,6 +181,36 @@ def test_a_detection_on_an_ignored_face_is_neither_found_nor_a_false_positive():
 
     assert (summary["labelled_faces"], summary["found"], summary["false_positives"]) == (1, 1, 0)
     assert (summary["gender_accuracy"], summary["age_mae"]) == (1.0, 4.0)
+
+
+def test_a_small_detection_centred_on_an_ignored_face_is_that_face_and_one_beside_it_a_false_positive():
+    labelled = [{"bbox": [100, 0, 24, 26], "ignore": True}]
+    centred = Face(106, 7, 12, 11, "female", 20.0, 0.7)  # IoU 0.21 with the loosely drawn box
+    beside = Face(130, 7, 12, 11, "male", 40.0, 0.7)
+
+    rows = evaluate_items([("a.jpg", b"", labelled)], Fixed([centred, beside]))["images"]
+
+    assert [face["matched"] for face in rows[0]["faces"]] == [None, False]
+    assert rows[0]["false_positives"] == 1
+
+
+def test_detectors_are_compared_on_the_faces_all_of_them_found():
+    labelled = [
+        {"bbox": [0, 0, 40, 40], "gender": "male", "age": 30},
+        {"bbox": [100, 0, 40, 40], "gender": "female", "age": 50},
+    ]
+    both = Face(0, 0, 40, 40, "male", 34.0, 0.9)
+    one = evaluate_items([("a.jpg", b"", labelled)], Fixed([both]))
+    other_faces = [Face(1, 0, 40, 40, "female", 20.0, 0.9), Face(100, 0, 40, 40, "female", 51.0, 0.8)]
+    other = evaluate_items([("a.jpg", b"", labelled)], Fixed(other_faces))
+
+    common = on_common_faces({"one": {"frontal": one}, "other": {"frontal": other}})
+
+    assert common["frontal"] == common["all"] == {
+        "faces": 1,
+        "one": {"gender_accuracy": 1.0, "age_mae": 4.0},
+        "other": {"gender_accuracy": 0.0, "age_mae": 10.0},
+    }
 
 
 def test_the_threshold_margins_are_the_weakest_find_and_the_strongest_false_positive():

@@ -15,9 +15,10 @@ import pytest
 from PIL import ExifTags, Image
 
 from detectors.base import BadImageError, Face
-from detectors.centerface import MODEL_PATH, MODEL_SHA256
+from detectors.centerface import MODEL_PATH, MODEL_SHA256, load_session
 from detectors.evaluate import iou
 from detectors.local import HOG_SHAPE, LocalDetector, hog_boxes
+from detectors.second_look import second_look
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -127,6 +128,35 @@ def test_detections_below_the_score_threshold_are_dropped(detector, monkeypatch)
     monkeypatch.setattr(detector, "min_score", 0.999)
 
     assert detector.detect((FIXTURES / "astronaut.jpg").read_bytes()) == []
+
+
+def tiny_tilted_astronaut() -> bytes:
+    """The astronaut turned 35 degrees and shrunk to 86 x 86 px: her face is about 14 px wide."""
+    turned = Image.open(FIXTURES / "astronaut.jpg").rotate(35, Image.Resampling.BICUBIC, expand=True)
+    return jpeg(turned.resize((86, 86), Image.Resampling.BOX))
+
+
+def test_a_face_the_first_look_doubts_is_kept_when_a_second_look_finds_it(detector):
+    faces = detector.detect(tiny_tilted_astronaut())
+
+    assert len(faces) == 1 and faces[0].score >= detector.min_score
+
+
+def test_without_a_second_look_that_doubted_face_is_dropped():
+    unlooked = LocalDetector(look_below=0.0)
+
+    assert unlooked.detect(tiny_tilted_astronaut()) == []
+
+
+@pytest.mark.parametrize(("photo", "box", "expected"), [
+    pytest.param("astronaut.jpg", ASTRONAUT_BOX, (0.8, 1.0), id="a face"),
+    pytest.param("no-face.jpg", (236, 236, 40, 40), (0.0, 0.3), id="no face"),
+])
+def test_a_second_look_scores_a_face_high_and_a_place_without_one_low(photo, box, expected):
+    picture = Image.open(FIXTURES / photo).convert("RGB")
+    x, y, width, height = box
+
+    assert expected[0] <= second_look(load_session(), picture, (x, y, x + width, y + height)) <= expected[1]
 
 
 def _png() -> bytes:
