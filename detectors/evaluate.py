@@ -146,8 +146,6 @@ def _label_of(face: Face, matched: list[tuple[dict[str, Any], Face]]) -> dict[st
 def summarize(rows: list[dict[str, Any]], pairs: list[tuple[dict[str, Any], Face]]) -> dict[str, Any]:
     """The summary of per-image rows and the (label, detection) pairs found on them; see the module docstring."""
     labelled_total = sum(row["labelled"] for row in rows)
-    gendered = [(label["gender"], face.gender) for label, face in pairs if "gender" in label]
-    aged = [abs(label["age"] - face.age) for label, face in pairs if "age" in label]
     times = [row["ms"] for row in rows]
     return {
         "images": len(rows),
@@ -155,10 +153,19 @@ def summarize(rows: list[dict[str, Any]], pairs: list[tuple[dict[str, Any], Face
         "found": len(pairs),
         "recall": len(pairs) / labelled_total if labelled_total else None,
         "false_positives": sum(row["false_positives"] for row in rows),
-        "gender_accuracy": sum(want == got for want, got in gendered) / len(gendered) if gendered else None,
-        "age_mae": statistics.fmean(aged) if aged else None,
+        **_quality([(label, face.gender, face.age) for label, face in pairs]),
         "ms_per_image_mean": round(statistics.fmean(times), 1) if times else None,
         "ms_per_image_max": max(times, default=None),
+    }
+
+
+def _quality(found: list[tuple[dict[str, Any], str, float]]) -> dict[str, float | None]:
+    """Gender accuracy and age mean absolute error (years) of found faces, as (label, gender, age)."""
+    genders = [gender == label["gender"] for label, gender, _ in found if "gender" in label]
+    ages = [abs(age - label["age"]) for label, _, age in found if "age" in label]
+    return {
+        "gender_accuracy": statistics.fmean(genders) if genders else None,
+        "age_mae": statistics.fmean(ages) if ages else None,
     }
 
 
@@ -246,39 +253,20 @@ def on_common_faces(by_detector: dict[str, dict[str, dict[str, Any]]]) -> dict[s
     variant and over all variants (``"all"``): ``{variant: {"faces": n, detector: {"gender_accuracy",
     "age_mae"}}}``. Detectors that find different faces are compared on the same ones."""
     names = list(by_detector)
-    result: dict[str, dict[str, Any]] = {}
-    totals: dict[str, list[list[Any]]] = {name: [[], []] for name in names}
-    total_faces = 0
+    common: dict[str, dict[str, list[tuple[dict[str, Any], str, float]]]] = {}
     for variant in by_detector[names[0]]:
-        scores: dict[str, list[list[Any]]] = {name: [[], []] for name in names}
-        faces_found = 0
+        common[variant] = {name: [] for name in names}
         for rows in zip(*(by_detector[name][variant]["images"] for name in names), strict=True):
             found = [{face["label"]: face for face in row["faces"] if face["matched"]} for row in rows]
             for index in sorted(set.intersection(*(set(faces) for faces in found))):
-                faces_found += 1
                 label = rows[0]["labels"][index]
                 for name, faces in zip(names, found, strict=True):
-                    if "gender" in label:
-                        scores[name][0].append(faces[index]["gender"] == label["gender"])
-                    if "age" in label:
-                        scores[name][1].append(abs(faces[index]["age"] - label["age"]))
-        for name in names:
-            totals[name][0] += scores[name][0]
-            totals[name][1] += scores[name][1]
-        total_faces += faces_found
-        result[variant] = _common_summary(faces_found, scores)
-    result["all"] = _common_summary(total_faces, totals)
-    return result
-
-
-def _common_summary(faces: int, scores: dict[str, list[list[Any]]]) -> dict[str, Any]:
-    summary: dict[str, Any] = {"faces": faces}
-    for name, (genders, ages) in scores.items():
-        summary[name] = {
-            "gender_accuracy": statistics.fmean(genders) if genders else None,
-            "age_mae": statistics.fmean(ages) if ages else None,
-        }
-    return summary
+                    common[variant][name].append((label, faces[index]["gender"], faces[index]["age"]))
+    common["all"] = {name: [face for faces in common.values() for face in faces[name]] for name in names}
+    return {
+        variant: {"faces": len(faces[names[0]]), **{name: _quality(faces[name]) for name in names}}
+        for variant, faces in common.items()
+    }
 
 
 def common_table(common: dict[str, dict[str, Any]], names: Sequence[str]) -> str:
