@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from itertools import islice
 
 from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, QueueUnavailable
+from service.links import exit_if_untrusted
 from service.settings import Settings
 from storage import housekeeping as sweeps
 from storage.db import init_db
-from storage.files import ImageStore
+from storage.errors import StoreUnavailable
+from storage.store import ImageStore
+from storage.stores import open_store
 from storage.tasks import purge
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,8 @@ UNFINISHED_AFTER_S = 30
 RESEND_BATCH = 1000
 # Upload temp files older than this belong to requests that died.
 STRAY_UPLOAD_S = 3600
+# Images looked up in PostgreSQL per query by the orphan sweep.
+ORPHAN_BATCH = 1000
 
 
 class Housekeeper:
@@ -37,6 +43,7 @@ class Housekeeper:
         self.dispatcher = Dispatcher(pipeline, settings.task_window)
         self.store = store
         self.settings = settings
+        self._orphans_swept_at: float | None = None
 
     def sweep(self) -> None:
         with sweeps.sweeping() as mine:
@@ -62,23 +69,44 @@ class Housekeeper:
             for task_id in sweeps.cancelled_tasks():
                 if purge(task_id, self.store):
                     logger.info("housekeeping: purged cancelled task %s", task_id)
-            self._remove_stray_files()
+            try:
+                self._remove_stray_files()
+            except StoreUnavailable as error:
+                logger.warning("housekeeping: image store unavailable, its sweep waits: %s", error)
             sweeps.record_sweep()
 
     def _remove_stray_files(self) -> None:
-        on_disk = self.store.task_ids()
-        for task_id in set(on_disk) - sweeps.known_tasks(on_disk):
+        stored = self.store.task_ids()
+        for task_id in set(stored) - sweeps.known_tasks(stored):
             self.store.remove_task(task_id)
             logger.info("housekeeping: removed files of deleted task %s", task_id)
         self.store.remove_stray_uploads(STRAY_UPLOAD_S)
+        # Listing every image costs one call per thousand: done once per half grace, not every sweep.
+        grace = self.settings.store_orphan_grace_s
+        if self._orphans_swept_at is None or time.monotonic() - self._orphans_swept_at >= grace / 2:
+            self._remove_orphans(grace)
+            self._orphans_swept_at = time.monotonic()
+
+    def _remove_orphans(self, grace_s: float) -> None:
+        """Remove images no row names, kept more than ``grace_s`` ago: their upload died before its commit."""
+        images = self.store.images_older_than(grace_s)
+        while batch := list(islice(images, ORPHAN_BATCH)):
+            known = sweeps.known_images([image_id for _, image_id in batch])
+            orphans = [key for key in batch if key[1] not in known]
+            if orphans:
+                self.store.remove_images(orphans)
+                logger.warning("housekeeping: removed %d images whose upload never committed", len(orphans))
 
 
 def run() -> int:
     """Sweep every ``HOUSEKEEPING_INTERVAL_S`` seconds until the process is stopped."""
     settings = Settings.from_env()
     settings.configure_logging()
+    exit_if_untrusted(settings)
     init_db(settings.database_url, max_connections=2)
-    keeper = Housekeeper(Pipeline(make_broker(settings.rabbitmq_url)), ImageStore(settings.storage_dir), settings)
+    store = open_store(settings.image_store_url, settings.s3_endpoint_url)
+    broker = make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)
+    keeper = Housekeeper(Pipeline(broker), store, settings)
     while True:
         try:
             keeper.sweep()

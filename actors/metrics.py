@@ -1,4 +1,4 @@
-"""Worker metrics: Dramatiq's own (messages, durations, retries) plus detector latency and errors.
+"""Worker metrics: Dramatiq's own (messages, durations, retries) plus detector and image store latency and errors.
 
 Dramatiq's ``Prometheus`` middleware aggregates every worker process of a host through
 prometheus_client's multiprocess mode and serves them from one fork on ``dramatiq_prom_host:

@@ -13,8 +13,8 @@ from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, QueueUnavailable
 from detectors.base import Detector, Face
 from storage import pipeline as states
-from storage.files import ImageStore
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_pixels
+from storage.store import ImageStore
 from storage.tasks import purge
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ class Stages:
         """Find the faces on one image and record them; the last image ends the run.
 
         Detector errors propagate: transient ones are retried by Dramatiq with backoff,
-        permanent ones are declared on the actor and fail the image at once.
+        permanent ones are declared on the actor and fail the image at once. An image store
+        that cannot be read (``StoreUnavailable``) is transient too: retried, never a failed image.
         """
         message = CurrentMessage.get_current_message()
         message_id = message.message_id

@@ -38,7 +38,8 @@ from actors.webhooks import WebhookSender
 from detectors.base import BadImageError, Detector, DetectorAuthError
 from service.settings import Settings
 from storage.db import init_db
-from storage.files import ImageStore
+from storage.store_metrics import StoreMetrics
+from storage.stores import open_store
 
 # An image's whole processing, retries excluded, must end well within RabbitMQ's
 # 30-minute consumer timeout; a detect call that hangs longer than this is interrupted.
@@ -123,12 +124,14 @@ def setup() -> None:
         CurrentMessage(),
         prometheus,
     ]
-    broker = make_broker(settings.rabbitmq_url, middleware)
+    broker = make_broker(settings.rabbitmq_url, middleware, settings.rabbitmq_ca_file)
     dramatiq.set_broker(broker)
     detector = metrics.MeasuredDetector(make_detector(settings), settings.detector)
     pipeline = Pipeline(broker)
+    store = open_store(settings.image_store_url, settings.s3_endpoint_url, settings.worker_threads)
+    store.watch(StoreMetrics(None).observe)  # registry=None: multiprocess mode, after metrics.enable()
     stages = Stages(
-        detector, ImageStore(settings.storage_dir), pipeline, Dispatcher(pipeline, settings.task_window),
+        detector, store, pipeline, Dispatcher(pipeline, settings.task_window),
         settings.max_attempts, settings.max_image_pixels,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up

@@ -9,8 +9,8 @@ from PIL import Image
 
 from api import drawing, serialize
 from storage.errors import ImageNotFound
-from storage.files import ImageStore
 from storage.reports import image_faces
+from storage.store import ImageStore
 from storage.tasks import find_image
 
 
@@ -22,7 +22,8 @@ class AnnotatedImage:
         find_image(task_id, image_id)
         faces = [serialize.face(f) for f in image_faces(image_id)]
         try:
-            data = drawing.draw(self.store.path(task_id, image_id), faces)
+            with drawing.spooled(self.store.open(task_id, image_id)) as original:
+                data = drawing.draw(original, faces)
         except FileNotFoundError:
             # Deleted between the lookup and the read.
             raise ImageNotFound(image_id) from None

@@ -25,7 +25,8 @@ from api.requestlog import RequestLog
 from api.security import SecurityHeaders
 from service.settings import Settings
 from storage.db import init_db
-from storage.files import ImageStore
+from storage.store import ImageStore
+from storage.stores import open_store
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,14 @@ def create_app(parts: Parts) -> falcon.App:
     errors.install(app)
     app.add_middleware(SecurityHeaders())
     app.add_middleware(RequestLog())
-    app.add_middleware(metrics.install(app))
+    app.add_middleware(metrics.install(app, parts.store))
     if parts.credentials:
         app.add_middleware(BasicAuth(*parts.credentials))
     app.add_middleware(CloseConnection())
     # Trailing slashes are forgiven: /api/v1/tasks/ is /api/v1/tasks.
     app.req_options.strip_url_path_trailing_slash = True
 
-    app.add_route("/health", Health(parts.pipeline))
+    app.add_route("/health", Health(parts.pipeline, parts.store))
     app.add_route("/api/v1/tasks", tasks.TaskCollection(parts.webhook_hosts))
     app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.pipeline))
@@ -76,8 +77,8 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     credentials = (settings.api_username, settings.api_password) if settings.auth_enabled else None
     return create_app(
         Parts(
-            store=ImageStore(settings.storage_dir),
-            pipeline=Pipeline(make_broker(settings.rabbitmq_url)),
+            store=open_store(settings.image_store_url, settings.s3_endpoint_url, settings.api_threads),
+            pipeline=Pipeline(make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)),
             max_image_bytes=settings.max_image_bytes,
             credentials=credentials,
             max_archive_bytes=settings.max_archive_bytes,

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import io
 import math
-from pathlib import Path
-from typing import Any
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from storage.store import StoredImage
 
 # The same colours as the web page's boxes, so a picture and the page read alike.
 COLORS = {"female": (214, 51, 108), "male": (28, 126, 214), "unknown": (245, 159, 0)}
 JPEG_QUALITY = 90
+# Bytes of an image held in memory while it is decoded; a larger one is spooled to a temporary file.
+SPOOL_BYTES = 2 * 1024 * 1024
 
 
 def label(face: dict[str, Any]) -> str:
@@ -28,9 +35,18 @@ def _upright(image: Image.Image) -> Image.Image:
         return image
 
 
-def draw(path: Path, faces: list[dict[str, Any]]) -> bytes:
-    """The JPEG at ``path`` with ``faces`` (the API's face JSON) drawn on it, as new JPEG bytes."""
-    with Image.open(path) as original:
+@contextmanager
+def spooled(stored: StoredImage) -> Iterator[BinaryIO]:
+    """The stored image as a seekable file, which Pillow needs: a store's stream may only read forward."""
+    with stored.stream as stream, tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as copy:
+        shutil.copyfileobj(stream, copy)
+        copy.seek(0)
+        yield copy
+
+
+def draw(source: BinaryIO, faces: list[dict[str, Any]]) -> bytes:
+    """The JPEG in ``source`` with ``faces`` (the API's face JSON) drawn on it, as new JPEG bytes."""
+    with Image.open(source) as original:
         image = _upright(original).convert("RGB")
     pen = ImageDraw.Draw(image)
     # Lines and text grow with the picture, so they stay legible on a photo shown scaled down.

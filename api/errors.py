@@ -15,9 +15,12 @@ from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 
 from actors.messages import QueueUnavailable
-from storage.errors import ImageNotFound, TaskNotFound, WrongState
+from storage.errors import ImageNotFound, StoreUnavailable, TaskNotFound, WrongState
 
 logger = logging.getLogger(__name__)
+
+# Seconds a client is told to wait before trying again when the image store is down.
+STORE_RETRY_AFTER_S = 10
 
 # Falcon leaves ``description`` out of some errors (unknown route, method not allowed…).
 _DESCRIPTIONS = {
@@ -77,6 +80,15 @@ def _database_unavailable(req, resp, error, params):
     )
 
 
+def _store_unavailable(req, resp, error, params):
+    logger.warning("image store unavailable: %s", error)
+    raise falcon.HTTPServiceUnavailable(
+        title="Image store unavailable",
+        description="The image store is unreachable; nothing was changed. Try again shortly.",
+        retry_after=STORE_RETRY_AFTER_S,
+    )
+
+
 def _disk_full(req, resp, error, params):
     if error.errno != errno.ENOSPC:
         _unexpected(req, resp, error, params)
@@ -101,5 +113,6 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(ImageNotFound, _image_not_found)
     app.add_error_handler(WrongState, _wrong_state)
     app.add_error_handler(QueueUnavailable, _queue_unavailable)
+    app.add_error_handler(StoreUnavailable, _store_unavailable)
     app.add_error_handler(OSError, _disk_full)
     app.add_error_handler((OperationalError, InterfaceError, MaxConnectionsExceeded), _database_unavailable)

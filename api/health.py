@@ -1,4 +1,4 @@
-"""``GET /health``: the process answers, and whether PostgreSQL and RabbitMQ do (no auth).
+"""``GET /health``: the process answers, and whether PostgreSQL, RabbitMQ and the image store do (no auth).
 
 Also says when housekeeping last swept (on any machine), so a housekeeper that stopped is
 seen; it does not make the API unhealthy, since the API itself still serves.
@@ -6,20 +6,53 @@ seen; it does not make the API unhealthy, since the API itself still serves.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
 from api.serialize import timestamp
 from storage.db import db
+from storage.errors import StoreUnavailable
 from storage.housekeeping import last_sweep
+from storage.store import ImageStore
+
+# Seconds one answer of the image store is reused: a probe every second costs one call per few seconds.
+STORE_CHECK_TTL_S = 5.0
+
+
+class StoreCheck:
+    """The image store's state, asked at most once per ``STORE_CHECK_TTL_S`` seconds."""
+
+    def __init__(self, store: ImageStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._state = "ok"
+        self._until = 0.0
+
+    def state(self) -> str:
+        with self._lock:
+            if time.monotonic() >= self._until:
+                self._state = self._ask()
+                self._until = time.monotonic() + STORE_CHECK_TTL_S
+            return self._state
+
+    def _ask(self) -> str:
+        try:
+            self.store.check()
+        except StoreUnavailable:
+            return "unavailable"
+        return "ok"
 
 
 class Health:
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, store: ImageStore) -> None:
         self.pipeline = pipeline
+        self.store = StoreCheck(store)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        checks = {"postgres": self._postgres(), "rabbitmq": self._rabbitmq()}
+        checks = {"postgres": self._postgres(), "rabbitmq": self._rabbitmq(), "store": self.store.state()}
         down = [name for name, state in checks.items() if state != "ok"]
         swept = {"housekeeping_last_sweep_at": self._last_sweep() if checks["postgres"] == "ok" else None}
         if down:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from uuid import UUID
 
 import falcon
@@ -15,10 +14,10 @@ from api.names import checked_name
 from api.params import paging, status_filter
 from api.uploads import copy_limited, receive
 from storage.errors import ImageNotFound
-from storage.files import ImageStore
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 from storage.models import IMAGE_STATUSES
 from storage.reports import find_summary, images_page
+from storage.store import ImageStore
 from storage.tasks import add_image, add_images, find_image, find_task
 
 DEFAULT_PAGE_SIZE = 100
@@ -95,10 +94,9 @@ class ImageFile:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, image_id: UUID) -> None:
         find_image(task_id, image_id)
-        # Opened once: a delete racing this request removes the name, not the open file.
         try:
-            file = self.store.path(task_id, image_id).open("rb")
+            stored = self.store.open(task_id, image_id)
         except FileNotFoundError:
-            raise ImageNotFound(image_id) from None
+            raise ImageNotFound(image_id) from None  # deleted between the lookup and the read
         resp.content_type = "image/jpeg"
-        resp.set_stream(file, os.fstat(file.fileno()).st_size)
+        resp.set_stream(stored.stream, stored.size)

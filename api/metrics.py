@@ -1,5 +1,6 @@
 """``GET /metrics`` in Prometheus' text format: requests by route, method and status with latency
-histograms, and tasks and images by status (counted in PostgreSQL at scrape time)."""
+histograms, calls to the image store (latency, failures), and tasks and images by status (counted in
+PostgreSQL at scrape time)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from prometheus_client.registry import Collector
 
 from storage.housekeeping import last_sweep
 from storage.models import IMAGE_STATUSES, TASK_STATUSES, Image, Task
+from storage.store import ImageStore
+from storage.store_metrics import StoreMetrics
 
 # Seconds; an API call beyond 2.5 s is already a problem worth its own bucket.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -74,9 +77,11 @@ class MetricsResource:
         resp.data = generate_latest(self.registry)
 
 
-def install(app: falcon.App, registry: CollectorRegistry | None = None) -> RequestMetrics:
-    """Serve ``/metrics`` from ``registry`` (a new one by default) and return the request middleware."""
+def install(app: falcon.App, store: ImageStore, registry: CollectorRegistry | None = None) -> RequestMetrics:
+    """Serve ``/metrics`` from ``registry`` (a new one by default), counting ``store``'s calls there;
+    return the request middleware."""
     registry = registry or CollectorRegistry()
     registry.register(PipelineCollector())
+    store.watch(StoreMetrics(registry).observe)
     app.add_route("/metrics", MetricsResource(registry))
     return RequestMetrics(registry)

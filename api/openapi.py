@@ -149,7 +149,7 @@ def _schemas() -> Schema:
         }),
         "Health": closed({
             "status": {"const": "ok"}, "postgres": {"const": "ok"}, "rabbitmq": {"const": "ok"},
-            "housekeeping_last_sweep_at": last_sweep,
+            "store": {"const": "ok"}, "housekeeping_last_sweep_at": last_sweep,
         }),
         "HealthDown": closed({
             "title": {"type": "string", "minLength": 1},
@@ -157,6 +157,7 @@ def _schemas() -> Schema:
             "status": {"const": "unavailable"},
             "postgres": {"enum": ["ok", "unavailable"]},
             "rabbitmq": {"enum": ["ok", "unavailable"]},
+            "store": {"enum": ["ok", "unavailable"]},
             "housekeeping_last_sweep_at": last_sweep,
         }),
     }
@@ -171,7 +172,8 @@ _ERRORS = {
     415: "Not a JPEG (judged by content, whatever the declared type).",
     422: "An image that cannot be processed: a JPEG that does not decode (truncated or corrupt) on upload; "
          "too many pixels to draw on for …/annotated; a damaged archive or a zip bomb.",
-    503: "PostgreSQL or RabbitMQ is unreachable; nothing was changed.",
+    503: "PostgreSQL, RabbitMQ or the image store is unreachable; nothing was changed. When the image store is, "
+         "a Retry-After header says in how many seconds to try again.",
 }
 
 
@@ -183,6 +185,8 @@ def _responses() -> Schema:
         "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Basic "}}},
         "content": error_body,
     }
+    responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                                   "description": "Seconds; sent when the image store is down."}}
     return responses
 
 
@@ -366,12 +370,13 @@ def _service_paths() -> Schema:
     html = {"content": {"text/html": {"schema": {"type": "string"}}}}
     return {
         "/health": _open(
-            "health", "service", "Liveness, and whether PostgreSQL and RabbitMQ answer",
+            "health", "service", "Liveness, and whether PostgreSQL, RabbitMQ and the image store answer",
             {"200": _json("Health", "Everything answers."), "503": _json("HealthDown", "A dependency is down.")},
         ),
         "/metrics": _open(
             "metrics", "service", "Prometheus metrics (text exposition format)",
-            {"200": {"description": "Requests by route, method and status; tasks and images by status.",
+            {"200": {"description": "Requests by route, method and status; image store calls (latency, failures) by "
+                     "operation; tasks and images by status.",
                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
         ),
         "/openapi.json": _open(

@@ -14,9 +14,9 @@ from api.callbacks import checked_callback
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import paging, status_filter
-from storage.files import ImageStore
 from storage.models import TASK_STATUSES, Task
 from storage.reports import find_summary, stream_task, task_page
+from storage.store import ImageStore
 from storage.tasks import cancel_task, create_task, purge, retry_task, start_task
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import falcon
 
-from storage.files import Incoming
+from storage.store import Incoming
 
 CHUNK_BYTES = 64 * 1024
 # Room for the multipart boundaries, part headers and a name around the file itself.

@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 from detectors.emulator_faces import face, make_jpeg
 from storage.audit import recount
 from storage.db import db
-from storage.files import ImageStore
+from storage.files import FileStore
 from storage.models import Image, Task
 
 BATCH = 1000
@@ -96,7 +96,7 @@ def face_rows(task_id: uuid.UUID, image_ids: Sequence[uuid.UUID], per_image: int
 
 def forming_task(store_root: Path, images: Sequence[bytes], count: int) -> str:
     """A forming task of ``count`` pending images (cycling through ``images``) with their files."""
-    store = ImageStore(store_root)
+    store = FileStore(store_root)
     with db.connection_context(), db.atomic():
         task_id = task_row("forming")
         ids = image_rows(task_id, count, "pending", [len(data) for data in images])

@@ -24,6 +24,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from api.app import get_app
+from service.links import exit_if_untrusted
 from service.settings import Settings
 
 # Seconds one turn of the event loop may wait for network activity before checking for a stop.
@@ -89,4 +90,7 @@ def serve(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    serve(Settings.from_env())
+    settings = Settings.from_env()
+    settings.configure_logging()
+    exit_if_untrusted(settings)
+    serve(settings)

@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 
+from service.links import exit_if_untrusted
 from service.processes import Child
 from service.settings import Settings
 
@@ -109,6 +110,7 @@ def stop(children: list[Supervised], requests: StopRequests, grace_s: float) -> 
 def main() -> int:
     settings = Settings.from_env()
     settings.configure_logging()
+    exit_if_untrusted(settings)
     requests = StopRequests()
     migrate = Child("migrate", [sys.executable, "-m", "service.migrate"]).start()
     while migrate.wait(TICK_S) is None:

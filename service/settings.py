@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from service.logs import configure_logging
 
@@ -49,6 +51,32 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def _file_url(folder: str) -> str:
+    return "file://" + quote(str(Path(folder).resolve()))
+
+
+def _storage_url(env: Mapping[str, str], storage_dir: str) -> str:
+    """STORAGE_URL, or a file:// URL for STORAGE_DIR (made absolute here, once)."""
+    url = env.get("STORAGE_URL", "").strip()
+    if not url:
+        return _file_url(storage_dir)
+    parts = urlsplit(url)
+    if parts.scheme == "file" and parts.path.startswith("/") and parts.netloc in ("", "localhost"):
+        return url
+    if parts.scheme == "s3" and parts.netloc and not parts.query:
+        return url
+    raise SettingsError(
+        f"STORAGE_URL must be file:///absolute/path or s3://bucket/optional/prefix, got {url!r}"
+    )
+
+
+def _ca_file(env: Mapping[str, str]) -> str | None:
+    path = env.get("RABBITMQ_CA_FILE", "").strip()
+    if path and not os.path.isfile(path):
+        raise SettingsError(f"RABBITMQ_CA_FILE names no readable file: {path!r}")
+    return path or None
 
 
 @dataclass(frozen=True)
@@ -111,6 +139,22 @@ class Settings:
     housekeeping_interval_s: int = 10
     stale_claim_s: int = 600
     unsent_after_s: int = 60
+    # --- Several hosts (docs/several-hosts.md): the image store and the links' TLS. ---
+    # The image store: file:///path (STORAGE_DIR is its shorthand) or s3://bucket/prefix; "" until
+    # from_env, where STORAGE_DIR is made absolute. S3_ENDPOINT_URL for a store that is not AWS; boto3
+    # reads the AWS_* variables, profiles and instance roles itself (the standard credential chain).
+    storage_url: str = ""
+    s3_endpoint_url: str | None = None
+    # Housekeeping removes an image object that no row names once it is this old: an upload whose
+    # request died between the object and the row's commit. Far longer than any upload takes.
+    store_orphan_grace_s: int = 3600
+    # The CA that signs RabbitMQ's certificate, for amqps:// (PostgreSQL's goes in DATABASE_URL).
+    rabbitmq_ca_file: str | None = None
+
+    @property
+    def image_store_url(self) -> str:
+        """The store to use: STORAGE_URL, else STORAGE_DIR's folder."""
+        return self.storage_url or _file_url(self.storage_dir)
 
     @property
     def stop_grace_s(self) -> int:
@@ -181,4 +225,8 @@ class Settings:
             housekeeping_interval_s=_int(env, "HOUSEKEEPING_INTERVAL_S", defaults.housekeeping_interval_s, minimum=1),
             stale_claim_s=_int(env, "STALE_CLAIM_S", defaults.stale_claim_s, minimum=1),
             unsent_after_s=_int(env, "UNSENT_AFTER_S", defaults.unsent_after_s, minimum=1),
+            storage_url=_storage_url(env, env.get("STORAGE_DIR") or defaults.storage_dir),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            store_orphan_grace_s=_int(env, "STORE_ORPHAN_GRACE_S", defaults.store_orphan_grace_s, minimum=1),
+            rabbitmq_ca_file=_ca_file(env),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from service.links import exit_if_untrusted
 from service.settings import Settings
 
 
@@ -26,7 +27,10 @@ def dramatiq_command(settings: Settings) -> list[str]:
 
 
 def main() -> None:
-    command = dramatiq_command(Settings.from_env())
+    settings = Settings.from_env()
+    settings.configure_logging()
+    exit_if_untrusted(settings)
+    command = dramatiq_command(settings)
     os.execv(command[0], command)
 
 

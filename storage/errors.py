@@ -15,3 +15,7 @@ class ImageNotFound(StorageError):
 
 class WrongState(StorageError):
     """The task is not in a state that allows the action; the message says why."""
+
+
+class StoreUnavailable(StorageError):
+    """The image store cannot be reached or failed a call: try again later, nothing is lost."""

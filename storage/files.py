@@ -1,4 +1,4 @@
-"""Image files under one root directory: ``<root>/<task_id>/<image_id>.jpg``.
+"""The image store as a folder on this machine: ``<root>/<task_id>/<image_id>.jpg``.
 
 Files are written to ``<root>/.incoming`` first and renamed into place, so a reader
 never sees a half-written image and a crash leaves at most a stray temporary file.
@@ -8,97 +8,86 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 from uuid import UUID
 
-
-@dataclass
-class Incoming:
-    """A temporary file being written; ``size`` counts the bytes written so far."""
-
-    file: BinaryIO
-    path: Path
-    size: int = 0
-
-    def write(self, chunk: bytes) -> None:
-        self.file.write(chunk)
-        self.size += len(chunk)
+from storage.errors import StoreUnavailable
+from storage.store import ImageKey, ImageStore, StoredImage
 
 
-class ImageStore:
+class FileStore(ImageStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
-        self._incoming = self.root / ".incoming"
+        super().__init__(self.root / ".incoming")
+
+    @property
+    def where(self) -> str:
+        return str(self.root)
 
     def path(self, task_id: UUID | str, image_id: UUID | str) -> Path:
         return self.root / str(task_id) / f"{image_id}.jpg"
 
-    @contextmanager
-    def incoming(self) -> Iterator[Incoming]:
-        """A temporary file to stream an upload into; removed on exit unless kept."""
-        self._incoming.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self._incoming, suffix=".part")
-        path = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                yield Incoming(file, path)
-        finally:
-            path.unlink(missing_ok=True)
+    def keep(self, path: Path, task_id: UUID, image_id: UUID) -> None:
+        """Synced first, then renamed: atomic on one filesystem, and never a half-written image."""
+        with self._timed("keep"):
+            with path.open("rb") as file:
+                os.fsync(file.fileno())
+            final = self.path(task_id, image_id)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, final)
 
-    @contextmanager
-    def incoming_folder(self) -> Iterator[Path]:
-        """A temporary folder for the images of one archive; removed on exit with what was not kept."""
-        self._incoming.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(dir=self._incoming, suffix=".batch"))
-        try:
-            yield folder
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    def read(self, task_id: UUID, image_id: UUID) -> bytes:
+        with self._timed("read"):
+            return self.path(task_id, image_id).read_bytes()
 
-    def keep(self, path: Path, task_id: UUID | str, image_id: UUID | str) -> Path:
-        """Move a finished upload at ``path`` (under the incoming folder) to its final place.
+    def open(self, task_id: UUID, image_id: UUID) -> StoredImage:
+        # Opened once: a delete racing the reader removes the name, not the open file.
+        with self._timed("open"):
+            file = self.path(task_id, image_id).open("rb")
+            return StoredImage(file, os.fstat(file.fileno()).st_size)
 
-        Synced first, then renamed: atomic on one filesystem, and never a half-written image.
-        """
-        with path.open("rb") as file:
-            os.fsync(file.fileno())
-        final = self.path(task_id, image_id)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, final)
-        return final
-
-    def read(self, task_id: UUID | str, image_id: UUID | str) -> bytes:
-        return self.path(task_id, image_id).read_bytes()
-
-    def remove(self, task_id: UUID | str, image_id: UUID | str) -> None:
+    def remove(self, task_id: UUID, image_id: UUID) -> None:
         self.path(task_id, image_id).unlink(missing_ok=True)
 
-    def remove_task(self, task_id: UUID | str) -> None:
-        shutil.rmtree(self.root / str(task_id), ignore_errors=True)
+    def remove_images(self, keys: Iterable[ImageKey]) -> None:
+        with self._timed("remove"):
+            for task_id, image_id in keys:
+                self.remove(task_id, image_id)
+
+    def remove_task(self, task_id: UUID) -> None:
+        with self._timed("remove"):
+            shutil.rmtree(self.root / str(task_id), ignore_errors=True)
 
     def task_ids(self) -> list[UUID]:
-        """Tasks that have a folder of images on disk."""
-        ids = []
+        return [task_id for task_id, _ in self._task_folders()]
+
+    def images_older_than(self, seconds: float) -> Iterator[ImageKey]:
+        cutoff = time.time() - seconds
+        for task_id, folder in self._task_folders():
+            for path in folder.glob("*.jpg"):
+                try:
+                    image_id = UUID(path.stem)
+                    if path.stat().st_mtime < cutoff:
+                        yield task_id, image_id
+                except (ValueError, FileNotFoundError):
+                    continue  # not an image of ours, or deleted meanwhile
+
+    def _task_folders(self) -> list[tuple[UUID, Path]]:
+        folders = []
         for entry in self.root.iterdir() if self.root.exists() else ():
             try:
-                ids.append(UUID(entry.name))
+                folders.append((UUID(entry.name), entry))
             except ValueError:
                 continue  # .incoming, or anything an operator put there
-        return ids
+        return folders
 
-    def remove_stray_uploads(self, older_than_s: float) -> None:
-        """Delete temporary upload files and archive folders left by requests that died mid-upload."""
-        cutoff = time.time() - older_than_s
-        for path in self._incoming.iterdir() if self._incoming.exists() else ():
-            if path.stat().st_mtime >= cutoff:
-                continue
-            if path.suffix == ".part":
-                path.unlink(missing_ok=True)
-            elif path.suffix == ".batch":
-                shutil.rmtree(path, ignore_errors=True)
+    def check(self) -> None:
+        with self._timed("check"):
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreUnavailable(f"the image folder {self.root} cannot be created: {error}") from None
+            if not os.access(self.root, os.W_OK | os.X_OK):
+                raise StoreUnavailable(f"the image folder {self.root} is not writable")

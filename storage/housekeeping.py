@@ -113,6 +113,13 @@ def known_tasks(task_ids: list[UUID]) -> set[UUID]:
     return {row.id for row in Task.select(Task.id).where(Task.id.in_(task_ids))}
 
 
+def known_images(image_ids: list[UUID]) -> set[UUID]:
+    """Which of ``image_ids`` have rows."""
+    if not image_ids:
+        return set()
+    return {row.id for row in Image.select(Image.id).where(Image.id.in_(image_ids))}
+
+
 def record_sweep() -> None:
     db.execute_sql(
         "INSERT INTO housekeeping (id, last_sweep_at) VALUES (true, now())"

@@ -9,18 +9,22 @@ meet the workers' opposite order (``storage.pipeline``).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from uuid import UUID
 
 from peewee import Field, fn
 
 from storage.db import db
-from storage.errors import ImageNotFound, TaskNotFound, WrongState
-from storage.files import ImageStore, Incoming
+from storage.errors import ImageNotFound, StoreUnavailable, TaskNotFound, WrongState
 from storage.locks import task_lock_key
 from storage.models import Image, Task
+from storage.store import ImageStore, Incoming
+
+logger = logging.getLogger(__name__)
 
 
 def create_task(name: str | None, callback_url: str | None = None) -> Task:
@@ -49,12 +53,16 @@ def add_image(store: ImageStore, incoming: Incoming, task_id: UUID, name: str) -
 def add_images(store: ImageStore, task_id: UUID, files: Sequence[tuple[Path, int, str]]) -> list[Image]:
     """Record uploaded files ((path, size in bytes, name) each) as the next images of a forming task.
 
-    All or nothing: rows and files are kept together, or none is. The task row stays locked until
-    the commit, so a concurrent start waits for these uploads and includes them, or they see the
-    task started; the lock also numbers the task's images without gaps.
+    All or nothing: rows and files are kept together, or none is. The files are kept first, before
+    the transaction (a slow store never holds the task's lock), so a committed row always has its
+    file; a process that dies in between leaves files no row names, which housekeeping removes.
+    The task row stays locked until the commit, so a concurrent start waits for these uploads and
+    includes them, or they see the task started; the lock also numbers the task's images without gaps.
     """
     image_ids = [uuid.uuid4() for _ in files]
     try:
+        for image_id, (path, _, _) in zip(image_ids, files, strict=True):
+            store.keep(path, task_id, image_id)
         with db.atomic():
             counted = list(
                 Task.update(
@@ -72,11 +80,10 @@ def add_images(store: ImageStore, task_id: UUID, files: Sequence[tuple[Path, int
                 for n, (image_id, (_, size, name)) in enumerate(zip(image_ids, files, strict=True))
             ]
             images = list(Image.insert_many(rows).returning(Image).execute()) if rows else []
-            for image_id, (path, _, _) in zip(image_ids, files, strict=True):
-                store.keep(path, task_id, image_id)
     except BaseException:
-        for image_id in image_ids:
-            store.remove(task_id, image_id)
+        # A store that fails here leaves them to housekeeping's sweep of files no row names.
+        with suppress(StoreUnavailable):
+            store.remove_images((task_id, image_id) for image_id in image_ids)
         raise
     return sorted(images, key=lambda image: image.position)
 
@@ -157,10 +164,16 @@ def purge_cancelled(task_id: UUID) -> bool:
 
 
 def purge(task_id: UUID, store: ImageStore) -> bool:
-    """``purge_cancelled``, then the task's files once its rows are gone; True if it was purged."""
+    """``purge_cancelled``, then the task's files once its rows are gone; True if it was purged.
+
+    Files the store fails to delete are left to housekeeping, which removes those of tasks without rows.
+    """
     if not purge_cancelled(task_id):
         return False
-    store.remove_task(task_id)
+    try:
+        store.remove_task(task_id)
+    except StoreUnavailable:
+        logger.warning("task %s: its images stay in the store until housekeeping removes them", task_id)
     return True
 
 

@@ -24,7 +24,7 @@ from detectors.emulator import Emulator
 from service.processes import Child, free_port, wait_until
 from service.run import housekeeping_command, worker_command
 from storage.db import db, init_db
-from storage.files import ImageStore
+from storage.files import FileStore
 from storage.migrate import migrate
 
 # Named per run, so two runs on one machine (a developer's and CI's) never share state.
@@ -128,7 +128,7 @@ def pipeline(vhost: str) -> Iterator[Pipeline]:
 def build_client(
     storage_dir: Path, pipeline: Pipeline, credentials: tuple[str, str] | None = None, **parts: int
 ) -> falcon.testing.TestClient:
-    app = create_app(Parts(ImageStore(storage_dir), pipeline, MAX_IMAGE_BYTES, credentials, **parts))
+    app = create_app(Parts(FileStore(storage_dir), pipeline, MAX_IMAGE_BYTES, credentials, **parts))
     return falcon.testing.TestClient(app)
 
 

@@ -25,6 +25,7 @@ import pika
 import psycopg2
 
 from service.processes import Child, free_port, wait_until
+from tests.certificates import ServerCertificate
 
 # Seconds an instance gets to start, and to stop before it is killed.
 START_S = 60
@@ -62,14 +63,16 @@ class PrivatePostgres(Restartable):
     """``initdb`` + ``postgres`` on 127.0.0.1 and a free port, in a fresh folder; trust auth, user postgres.
 
     initdb refuses to run as root: as root, the cluster belongs to (and runs as) the postgres user.
+    With ``tls``, TCP clients must use TLS (``hostssl`` only) and are shown that certificate.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ServerCertificate | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="facetasks-pg-"))
         self.user = "postgres" if os.geteuid() == 0 else None
-        if self.user:
-            account = pwd.getpwnam(self.user)
-            os.chown(self.folder, account.pw_uid, account.pw_gid)
+        self.tls = tls
+        self.account = pwd.getpwnam(self.user) if self.user else None
+        if self.account:
+            os.chown(self.folder, self.account.pw_uid, self.account.pw_gid)
         self.port = free_port()
         self.bin = _postgres_bin()
         self.server: Child | None = None
@@ -83,7 +86,23 @@ class PrivatePostgres(Restartable):
              "-E", "UTF8", "--no-sync"],
             user=self.user, cwd=self.folder, check=True, capture_output=True, timeout=START_S,
         )
+        if self.tls:
+            self._require_tls()
         return self.start()
+
+    def _require_tls(self) -> None:
+        data = self.folder / "data"
+        (data / "pg_hba.conf").write_text("local all all trust\nhostssl all all 127.0.0.1/32 trust\n"
+                                          "hostssl all all ::1/128 trust\n")
+        # The server reads its key only if its own user owns it and nobody else may read it.
+        for source, name in ((self.tls.cert_file, "server.crt"), (self.tls.key_file, "server.key")):
+            target = data / name
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+            if self.account:
+                os.chown(target, self.account.pw_uid, self.account.pw_gid)
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
 
     def start(self) -> PrivatePostgres:
         command = [
@@ -119,12 +138,19 @@ class PrivatePostgres(Restartable):
 
 class PrivateRabbitMQ(Restartable):
     """A RabbitMQ node of its own: node name, AMQP and distribution ports, data, logs, Erlang cookie
-    and port mapper (epmd) all private; no plugins (no management). guest/guest from 127.0.0.1."""
+    and port mapper (epmd) all private; no plugins (no management). guest/guest from 127.0.0.1.
+    With ``tls``, it also listens for amqps:// on ``tls_port`` with that certificate."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ServerCertificate | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="facetasks-rabbitmq-"))
         self.port, dist_port, epmd_port = free_port(), free_port(), free_port()
-        (self.folder / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        conf = f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
+        self.tls_port = free_port() if tls else None
+        if tls:
+            conf += (f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\nssl_options.cacertfile = {tls.ca_file}\n"
+                     f"ssl_options.certfile = {tls.cert_file}\nssl_options.keyfile = {tls.key_file}\n"
+                     "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n")
+        (self.folder / "rabbitmq.conf").write_text(conf)
         (self.folder / "enabled_plugins").write_text("[].\n")
         # Read instead of /etc/rabbitmq/rabbitmq-env.conf, which names the shared node.
         (self.folder / "rabbitmq-env.conf").write_text("")

@@ -35,7 +35,7 @@ def test_a_wrong_method_is_a_json_405(client):
     assert result.json["title"] and result.json["description"]
 
 
-def test_health_reports_both_dependencies_and_the_last_housekeeping_sweep(client):
+def test_health_reports_every_dependency_and_the_last_housekeeping_sweep(client):
     with db.connection_context():
         record_sweep()
         swept = last_sweep()
@@ -44,7 +44,7 @@ def test_health_reports_both_dependencies_and_the_last_housekeeping_sweep(client
 
     assert result.status_code == 200
     assert result.json == {
-        "status": "ok", "postgres": "ok", "rabbitmq": "ok",
+        "status": "ok", "postgres": "ok", "rabbitmq": "ok", "store": "ok",
         "housekeeping_last_sweep_at": swept.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 

@@ -17,7 +17,7 @@ from storage import housekeeping as sweeps
 from storage import pipeline
 from storage.db import db
 from storage.dispatch import queue_up
-from storage.files import ImageStore
+from storage.files import FileStore
 from storage.models import Image, Task
 from storage.tasks import cancel_task, start_task
 from tests.helpers import create_task, upload
@@ -93,7 +93,7 @@ def test_stalled_and_unfinished_runs_are_told_apart(client):
 
 def test_a_sweep_sends_what_is_missing_finishes_purges_cleans_and_records_itself(client, pipeline, storage_dir):
     settings = Settings(unsent_after_s=60, stale_claim_s=600, task_window=2)
-    keeper = Housekeeper(pipeline, ImageStore(storage_dir), settings)
+    keeper = Housekeeper(pipeline, FileStore(storage_dir), settings)
     for queue in (DETECT_QUEUE, AGGREGATE_QUEUE, WEBHOOK_QUEUE):
         pipeline.broker.declare_queue(queue, ensure=True)
         pipeline.broker.channel.queue_purge(queue)
