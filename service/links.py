@@ -55,17 +55,29 @@ def check_rabbitmq(url: str, ca_file: str | None) -> None:
         return
     broker = make_broker(url, ca_file=ca_file)
     parameters = broker.parameters if isinstance(broker.parameters, list) else [broker.parameters]
-    for each in parameters:
-        each.connection_attempts, each.socket_timeout = 1, CONNECT_TIMEOUT_S
-        try:
-            pika.BlockingConnection(each).close()
-        except pika.exceptions.AMQPError as error:
-            if _refused_by_tls(error):
-                raise UntrustedLink(
-                    f"RabbitMQ at {each.host}:{each.port} refused over TLS: {error!r} "
-                    f"(check RABBITMQ_CA_FILE{f' = {ca_file}' if ca_file else ', unset: the system CAs'} "
-                    f"and that the certificate names {each.host})"
-                ) from None
+    pika_logger = logging.getLogger("pika")
+    level = pika_logger.level
+    # pika logs every failed step with its traceback; the one line below says it all.
+    pika_logger.setLevel(logging.CRITICAL)
+    try:
+        for each in parameters:
+            _probe(each, ca_file)
+    finally:
+        pika_logger.setLevel(level)
+
+
+def _probe(each: pika.ConnectionParameters, ca_file: str | None) -> None:
+    each.connection_attempts, each.socket_timeout = 1, CONNECT_TIMEOUT_S
+    try:
+        pika.BlockingConnection(each).close()
+    except (pika.exceptions.AMQPError, OSError) as error:
+        # A refused certificate comes out as the ssl module's own error, not pika's.
+        if _refused_by_tls(error):
+            raise UntrustedLink(
+                f"RabbitMQ at {each.host}:{each.port} refused over TLS: {error} "
+                f"(check RABBITMQ_CA_FILE{f' = {ca_file}' if ca_file else ', unset: the system CAs'} "
+                f"and that the certificate names {each.host})"
+            ) from None
 
 
 def exit_if_untrusted(settings: Settings) -> None:

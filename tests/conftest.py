@@ -167,11 +167,11 @@ class Workers:
     """The workers (``python -m service.workers``) and housekeeping in real subprocesses, as ``make run``
     starts them."""
 
-    def __init__(self, env: dict[str, str], log: Path, processes: int = 2, threads: int = 4) -> None:
+    def __init__(self, env: dict[str, str], log: Path, processes: int = 2, threads: int = 4, cwd: Path = ROOT) -> None:
         env = {**env, "WORKER_PROCESSES": str(processes), "WORKER_THREADS": str(threads)}
         self.env, self.log, self.processes = env, log, processes
-        self.dramatiq = Child("workers", worker_command(), env, log, cwd=ROOT)
-        self.housekeeping = Child("housekeeping", housekeeping_command(), env, log, cwd=ROOT)
+        self.dramatiq = Child("workers", worker_command(), env, log, cwd=cwd)
+        self.housekeeping = Child("housekeeping", housekeeping_command(), env, log, cwd=cwd)
 
     def start(self) -> Workers:
         self.log.write_text("")

@@ -21,15 +21,17 @@ FINAL = ("completed", "failed")
 
 
 class ServiceProcess:
-    """``python -m service.run`` in a session of its own, as a terminal runs a foreground job."""
+    """``python -m service.run`` in a session of its own, as a terminal runs a foreground job; or, with
+    ``command``, another entry point that serves the API alone (no workers to wait for)."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, command: list[str] | None = None, cwd: Path = ROOT) -> None:
         self.port = free_port()
         self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.log = log
         self.url = f"http://127.0.0.1:{self.port}"
         self.http = requests.Session()
-        self.supervisor = Child("service", [sys.executable, "-m", "service.run"], self.env, log, cwd=ROOT)
+        self.with_workers = command is None
+        self.supervisor = Child("service", command or [sys.executable, "-m", "service.run"], self.env, log, cwd=cwd)
 
     @property
     def proc(self):  # type: ignore[no-untyped-def]
@@ -38,9 +40,10 @@ class ServiceProcess:
     def start(self, timeout: float = 90) -> ServiceProcess:
         self.supervisor.start()
         try:
-            wait_until(lambda: answers(f"{self.url}/health") and self.worker_pids(), timeout,
-                       "the service start", self.supervisor, poll_s=0.2)
-            self.wait_for_workers()
+            wait_until(lambda: answers(f"{self.url}/health") and (self.worker_pids() or not self.with_workers),
+                       timeout, "the service start", self.supervisor, poll_s=0.2)
+            if self.with_workers:
+                self.wait_for_workers()
         except BaseException:
             self.supervisor.stop(grace_s=30)
             raise
