@@ -7,7 +7,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import boto3
@@ -66,6 +66,9 @@ class TcpProxy:
 
     def stop(self) -> None:
         if self._listener:
+            # shutdown first: close alone leaves a socket blocked in accept() listening on Linux.
+            with suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

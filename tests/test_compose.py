@@ -34,6 +34,10 @@ from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+MINIO_FILE = ROOT / "docker-compose.minio.yml"
+REMOTE_FILE = ROOT / "docker-compose.remote-workers.yml"
+WORKER_HOST_FILE = ROOT / "docker-compose.worker-host.yml"
+STORE_CLIENTS = ("migrate", "api", "worker", "housekeeping")
 ENV_EXAMPLE = ROOT / ".env.example"
 APP_SERVICES = ("migrate", "api", "worker", "housekeeping", "emulator")
 # What `make env` would write: compose refuses to render without the four passwords.
@@ -457,7 +461,7 @@ def test_the_containers_use_the_application_accounts_made_from_the_environment_n
 
 
 def test_no_password_has_a_default_in_the_compose_files_or_the_example(compose: Compose, tmp_path: Path) -> None:
-    texts = {f.name: f.read_text() for f in (COMPOSE_FILE, ROOT / "docker-compose.remote-workers.yml")}
+    texts = {f.name: f.read_text() for f in (COMPOSE_FILE, MINIO_FILE, REMOTE_FILE, WORKER_HOST_FILE)}
     for name, text in texts.items():
         assert not re.search(r"PASSWORD:-[^}]", text), name  # ${X_PASSWORD:-default}
         assert not re.search(r"PASSWORD: (?!\$\{)", text), name  # a literal value
@@ -477,13 +481,70 @@ def test_published_ports_listen_on_this_host_only_unless_told_and_amqp_and_postg
         assert ("rabbitmq", 5672) not in published and ("postgres", 5432) not in published
 
 
-def test_the_remote_workers_override_publishes_amqp_and_postgres_on_the_address_it_is_given(
+def test_the_minio_override_keeps_the_images_in_a_bucket_it_creates_before_any_app_service_starts(
     compose: Compose,
 ) -> None:
-    files = (COMPOSE_FILE, ROOT / "docker-compose.remote-workers.yml")
-    services = compose.config(files=files, REMOTE_BIND="192.168.5.1")["services"]
-    for name, target in (("rabbitmq", 5672), ("postgres", 5432)):
-        assert [host for host, port in _ports(services[name]) if port == target] == ["192.168.5.1"], name
+    services = compose.config(files=(COMPOSE_FILE, MINIO_FILE), MINIO_ROOT_PASSWORD="minio-Test5")["services"]
+
+    assert re.fullmatch(r"minio/minio:RELEASE\.[\dT-]+Z", services["minio"]["image"])
+    assert re.fullmatch(r"minio/mc:RELEASE\.[\dT-]+Z", services["minio-init"]["image"])
+    assert "mc mb --ignore-existing" in " ".join(services["minio-init"]["command"])
+    assert services["minio-init"]["environment"]["MINIO_BUCKET"] == "facetasks"
+    for name in STORE_CLIENTS:
+        environment = services[name]["environment"]
+        assert (environment["STORAGE_URL"], environment["S3_ENDPOINT_URL"]) == (
+            "s3://facetasks/images", "http://minio:9000"), name
+        assert (environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"]) == (
+            "facetasks", "minio-Test5"), name
+        assert Settings.from_env(environment).image_store_url == "s3://facetasks/images", name
+    for name in ("api", "worker", "housekeeping"):
+        assert services[name]["depends_on"]["minio-init"] == {"condition": "service_completed_successfully"}, name
+    assert {host for host, _ in _ports(services["minio"])} == {"127.0.0.1"}
+
+
+def test_the_remote_workers_override_publishes_amqps_postgres_and_s3_over_tls_on_the_address_it_is_given(
+    compose: Compose,
+) -> None:
+    files = (COMPOSE_FILE, MINIO_FILE, REMOTE_FILE)
+    services = compose.config(files=files, REMOTE_BIND="192.168.5.1", MINIO_ROOT_PASSWORD="minio-Test5")["services"]
+
+    remote = {(name, target) for name, service in services.items() for host, target in _ports(service)
+              if host == "192.168.5.1"}
+    assert remote == {("rabbitmq", 5671), ("postgres", 5432), ("minio", 9000)}
+    assert ("rabbitmq", 5672) not in {(n, t) for n, svc in services.items() for _, t in _ports(svc)}
+    postgres = " ".join(services["postgres"]["command"])
+    assert "ssl=on" in postgres and "hba_file=/etc/postgresql/pg_hba-tls.conf" in postgres
+    hba = (ROOT / "postgres" / "pg_hba-tls.conf").read_text()
+    assert re.findall(r"^(host\w*)\s+all\s+all\s+(\S+)", hba, re.MULTILINE) == [
+        ("host", "127.0.0.1/32"), ("hostssl", "all")]  # no plain TCP from outside the container
+    assert "/etc/rabbitmq/conf.d/90-tls.conf" in _mounts(services["rabbitmq"])
+    assert "listeners.ssl.default = 5671" in (ROOT / "rabbitmq" / "tls.conf").read_text()
+    assert "--certs-dir" in services["minio"]["command"]
+    for name in STORE_CLIENTS:
+        environment = services[name]["environment"]
+        assert environment["S3_ENDPOINT_URL"] == "https://minio:9000", name
+        assert environment["AWS_CA_BUNDLE"] == "/etc/facetasks-tls/ca.pem", name
+
+
+def test_a_worker_host_gets_three_addresses_over_verified_tls_and_shares_no_volume(compose: Compose) -> None:
+    variables = {"FACETASKS_HOST": "main.example.internal", "FACETASKS_DB_PASSWORD": "pg-app-Test2",
+                 "RABBITMQ_PASSWORD": "mq-app-Test3", "AWS_SECRET_ACCESS_KEY": "minio-Test5",
+                 "S3_ENDPOINT_URL": "https://main.example.internal:9000"}
+    services = compose.config(files=(WORKER_HOST_FILE,), **variables)["services"]
+
+    assert list(services) == ["worker"]
+    worker = services["worker"]
+    assert _mounts(worker) == {"/etc/facetasks-tls/ca.pem": str(ROOT / "tls" / "ca.pem")}
+    assert _python_m(worker["command"]) == _python_m(worker_command())
+    environment = worker["environment"]
+    database = urlsplit(environment["DATABASE_URL"])
+    assert (database.hostname, database.query) == (
+        "main.example.internal", "sslmode=verify-full&sslrootcert=/etc/facetasks-tls/ca.pem")
+    broker = urlsplit(environment["RABBITMQ_URL"])
+    assert (broker.scheme, broker.hostname, broker.port) == ("amqps", "main.example.internal", 5671)
+    assert environment["RABBITMQ_CA_FILE"] == environment["AWS_CA_BUNDLE"] == "/etc/facetasks-tls/ca.pem"
+    assert (environment["STORAGE_URL"], environment["S3_ENDPOINT_URL"]) == (
+        "s3://facetasks/images", "https://main.example.internal:9000")
 
 
 def test_make_env_fills_every_password_with_a_random_url_safe_value_and_never_overwrites(tmp_path: Path) -> None:
