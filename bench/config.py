@@ -38,6 +38,11 @@ class Sizes:
     scale_images: int = 100_000
     scale_running_images: int = 20_000
     scale_latency_ms: int = 200
+    # 7. the object store against the filesystem: images in tasks, FaceCloud latency, processes x threads.
+    store_images: int = 1000
+    store_tasks: int = 2
+    store_latency_ms: int = 200
+    store_config: tuple[int, int] = (2, 8)
 
     @classmethod
     def full(cls) -> Sizes:
@@ -58,6 +63,7 @@ class Sizes:
             memory_checkpoints=(300, 2000),
             scale_images=20_000,
             scale_running_images=5_000,
+            store_images=300,
         )
 
     def with_images(self, images: int) -> Sizes:
@@ -76,4 +82,6 @@ class Sizes:
             local_memory_images=(images, 2 * images),
             scale_images=max(200, images),
             scale_running_images=max(200, images),
+            store_images=images,
+            store_tasks=max(1, min(self.store_tasks, images // 10)),
         )

@@ -71,6 +71,12 @@ def table(results: dict[str, Any]) -> str:
             f"after the first checkpoint {me['growth_after_first_checkpoint_pct']:.1f} %")
     if (sc := scenarios.get("scale")) and "ratio_big_to_small" in sc:
         lines.extend(_scale_lines(sc))
+    if (st := scenarios.get("object_store")) and "runs" in st:
+        files, s3 = st["runs"]
+        add(f"store       S3 over filesystem at {st['latency_ms']} ms, {s3['images']} images: pipeline "
+            f"{s3['pipeline_images_per_s']:.1f} / {files['pipeline_images_per_s']:.1f} img/s = "
+            f"{st['pipeline_ratio']:.3f} (goal >= 0.95); uploads {s3['upload_images_per_s']:.1f} / "
+            f"{files['upload_images_per_s']:.1f} img/s = {st['upload_ratio']:.3f}")
     return "\n".join(lines)
 
 

@@ -35,7 +35,7 @@ STOP_GRACE_S = 30.0
 READY_ATTEMPT_S = 90.0
 SERVICE_PREFIXES = (
     "API_", "FACECLOUD_", "WORKER_", "DETECT", "LOCAL_", "LOG_", "HOUSEKEEPING_", "STALE_", "UNSENT_", "RETRY_",
-    "MAX_IMAGE", "PROMETHEUS_", "prometheus_", "dramatiq_",
+    "MAX_IMAGE", "PROMETHEUS_", "prometheus_", "dramatiq_", "STORAGE_", "S3_", "AWS_", "STORE_", "RABBITMQ_CA",
 )
 
 
@@ -180,10 +180,16 @@ class ServiceStack:
         env.update(extra)
         return env
 
-    def start_api(self) -> None:
-        env = self.env()
+    def start_api(self, **extra: str) -> None:
+        env = self.env(**extra)
         self.api = self.children.start("api", api_command(), env)
         wait_until(lambda: answers(f"{self.url}/health"), READY_ATTEMPT_S, "API start", self.api)
+
+    def restart_api(self, **extra: str) -> None:
+        """The API again, with ``extra`` settings (another image store)."""
+        if self.api is not None:
+            self.children.stop(self.api, STOP_GRACE_S)
+        self.start_api(**extra)
 
     def start_workers(self, processes: int, threads: int, **extra: str) -> Workers:
         self.stop_workers()

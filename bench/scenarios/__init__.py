@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.context import Context
-from bench.scenarios import latency, local, memory, overhead, scale, throughput
+from bench.scenarios import latency, local, memory, object_store, overhead, scale, throughput
 
 Scenario = Callable[[Context], dict[str, Any]]
 
@@ -17,4 +17,5 @@ SCENARIOS: dict[str, Scenario] = {
     "latency": latency.run,
     "memory": memory.run,
     "scale": scale.run,
+    "object_store": object_store.run,
 }
