@@ -29,11 +29,25 @@ def test_auth_needs_both_a_username_and_a_password():
 @pytest.mark.parametrize(
     ("name", "value"),
     [("PORT", "eighty"), ("PORT", "0"), ("WORKER_THREADS", "0"), ("DETECTOR", "cloud"), ("LOG_LEVEL", "loud"),
-     ("MAX_IMAGE_BYTES", "-1"), ("LOG_FORMAT", "xml")],
+     ("MAX_IMAGE_BYTES", "-1"), ("LOG_FORMAT", "xml"), ("STORAGE_URL", "s3://"), ("STORAGE_URL", "file:relative"),
+     ("STORAGE_URL", "gs://bucket"), ("STORAGE_URL", "/data/images"), ("STORE_ORPHAN_GRACE_S", "0"),
+     ("RABBITMQ_CA_FILE", "/no/such/ca.pem")],
 )
 def test_an_unusable_value_is_refused_with_its_name(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_the_image_store_is_storage_url_or_else_storage_dirs_folder_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    assert Settings.from_env({}).image_store_url == f"file://{tmp_path}/data/images"
+    assert Settings.from_env({"STORAGE_DIR": "pics"}).image_store_url == f"file://{tmp_path}/pics"
+    assert Settings.from_env({"STORAGE_URL": "s3://bucket/a/b", "STORAGE_DIR": "pics"}).image_store_url == (
+        "s3://bucket/a/b")
+    assert Settings.from_env({"STORAGE_URL": "file:///srv/images"}).image_store_url == "file:///srv/images"
+    given = Settings.from_env({"S3_ENDPOINT_URL": "http://minio:9000", "RABBITMQ_CA_FILE": __file__})
+    assert (given.s3_endpoint_url, given.rabbitmq_ca_file) == ("http://minio:9000", __file__)
 
 
 def test_passwords_never_appear_in_the_settings_repr():
