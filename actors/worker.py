@@ -139,5 +139,5 @@ def setup() -> None:
     broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)
     declare_actors(broker, stages, WebhookSender(settings.webhook_secret, settings.webhook_hosts), settings)
     logging.getLogger(__name__).info(
-        "worker ready: detector=%s threads=%d", settings.detector, settings.worker_threads
+        "worker ready: detector=%s threads=%d images=%s", settings.detector, settings.worker_threads, store.where
     )
