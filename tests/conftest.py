@@ -26,6 +26,7 @@ from service.run import housekeeping_command, worker_command
 from storage.db import db, init_db
 from storage.files import FileStore
 from storage.migrate import migrate
+from tests.object_store import S3Server, TcpProxy
 
 # Named per run, so two runs on one machine (a developer's and CI's) never share state.
 TEST_DB = f"facetasks_test_{os.getpid()}"
@@ -195,6 +196,23 @@ class Workers:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+# Per module, each its own: an S3 server (moto's server mode) and a TCP proxy in front of it that a test cuts.
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory) -> Iterator[S3Server]:
+    server = S3Server(tmp_path_factory.mktemp("s3") / "s3.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(s3: S3Server) -> Iterator[TcpProxy]:
+    link = TcpProxy(s3.port).start()
+    yield link
+    link.stop()
 
 
 # Per module, so no test module's workers (or their housekeeping) act on another's tasks.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,26 +16,15 @@ from storage.files import FileStore
 from storage.objects import S3Store
 from storage.store import ImageStore
 from storage.stores import open_store
-from tests.object_store import CREDENTIALS, S3Server, TcpProxy
+from tests.object_store import CREDENTIALS
 
 BUCKET = "facetasks-store-tests"
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory) -> Iterator[S3Server]:
-    server = S3Server(tmp_path_factory.mktemp("s3") / "s3.log").start()
-    server.client().create_bucket(Bucket=BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def proxy(s3) -> Iterator[TcpProxy]:
-    link = TcpProxy(s3.port).start()
-    yield link
-    link.stop()
+@pytest.fixture(scope="module", autouse=True)
+def bucket(s3) -> str:
+    s3.client().create_bucket(Bucket=BUCKET)
+    return BUCKET
 
 
 @pytest.fixture

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import falcon.testing
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.app import Parts, create_app
 from detectors.emulator_faces import face, make_jpeg
+from service.processes import free_port
+from storage.stores import open_store
+from tests.conftest import MAX_IMAGE_BYTES
 from tests.helpers import create_task, upload, wait_until_final
+from tests.object_store import CREDENTIALS
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -57,3 +63,25 @@ def test_worker_metrics_show_messages_detector_latency_and_errors(client, worker
     assert value(worker, "facetasks_detector_errors_total", detector="facecloud", kind="transient") >= 1
     assert value(api, "facetasks_images", status="done") == 3
     assert value(api, "facetasks_tasks", status="completed") == 1
+
+
+def test_api_metrics_time_the_image_stores_calls_and_count_its_failures(client, pipeline, monkeypatch):
+    task = create_task(client)
+    image = upload(client, task["id"], make_jpeg(faces=[]), "a.jpg").json
+    assert client.simulate_get(f"/api/v1/tasks/{task['id']}/images/{image['id']}/file").status_code == 200
+    for name, value_ in CREDENTIALS.items():
+        monkeypatch.setenv(name, value_)
+    # A bucket behind a port nothing listens on: every call fails at once.
+    down = falcon.testing.TestClient(create_app(Parts(
+        open_store("s3://facetasks", f"http://127.0.0.1:{free_port()}"), pipeline, MAX_IMAGE_BYTES)))
+    refused = upload(down, task["id"], make_jpeg(faces=[]), "b.jpg")
+
+    kept = samples(client.simulate_get("/metrics").text)
+    failed = samples(down.simulate_get("/metrics").text)
+
+    assert value(kept, "facetasks_store_seconds_count", operation="keep") == 1
+    assert value(kept, "facetasks_store_seconds_count", operation="open") == 1
+    assert value(kept, "facetasks_store_errors_total", operation="keep") == 0
+    assert (refused.status_code, refused.headers["Retry-After"]) == (503, "10")
+    assert value(failed, "facetasks_store_seconds_count", operation="keep") == 1
+    assert value(failed, "facetasks_store_errors_total", operation="keep") == 1

@@ -22,7 +22,7 @@ from storage.db import db, init_db
 from tests.certificates import CertificateAuthority
 from tests.conftest import ROOT, Workers, service_env
 from tests.faults import assert_exact, running_task
-from tests.object_store import CREDENTIALS, S3Server, TcpProxy
+from tests.object_store import CREDENTIALS, S3Server
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 from tests.service_process import ServiceProcess
 
@@ -56,21 +56,10 @@ def tls_rabbitmq(authorities) -> Iterator[PrivateRabbitMQ]:
         node.destroy()
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory) -> Iterator[S3Server]:
-    server = S3Server(tmp_path_factory.mktemp("s3") / "s3.log").start()
-    server.client().create_bucket(Bucket=BUCKET)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def proxy(s3) -> Iterator[TcpProxy]:
-    link = TcpProxy(s3.port).start()
-    yield link
-    link.stop()
+@pytest.fixture(scope="module", autouse=True)
+def bucket(s3) -> str:
+    s3.client().create_bucket(Bucket=BUCKET)
+    return BUCKET
 
 
 def database_url(cluster: PrivatePostgres, ca_file: Path) -> str:
