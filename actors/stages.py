@@ -37,7 +37,7 @@ class Stages:
 
         Detector errors propagate: transient ones are retried by Dramatiq with backoff,
         permanent ones are declared on the actor and fail the image at once. An image store
-        that cannot be read (``StoreUnavailable``) is transient too: retried, never a failed image.
+        that cannot be read (``StoreUnavailable``) is transient too, retried as a FaceCloud 5xx is.
         """
         message = CurrentMessage.get_current_message()
         message_id = message.message_id
