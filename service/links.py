@@ -18,7 +18,7 @@ from service.settings import Settings
 logger = logging.getLogger("facetasks.links")
 
 # Words of OpenSSL's, libpq's and Python's messages when a certificate or its name is refused.
-_TLS_REFUSALS = ("certificate", "host name", "hostname", "does not match")
+_TLS_REFUSALS = ("certificate", "host name", "hostname", "does not match", "does not support ssl")
 CONNECT_TIMEOUT_S = 5
 UNTRUSTED_EXIT = 2
 
