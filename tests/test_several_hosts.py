@@ -117,6 +117,7 @@ def api_host(links, emulator, tmp_path_factory) -> Iterator[ServiceProcess]:
         db.close_all()
         db.initialize(shared)
         assert api.stop() == 0
+    assert list((folder / "images").iterdir()) == []  # after every test of the module too
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,7 @@ def worker_host(api_host, links, emulator, tmp_path_factory) -> Iterator[Workers
     workers.folder = folder
     with workers:
         yield workers
+    assert list((folder / "images").iterdir()) == []
 
 
 def keys(s3: S3Server, task_id: str) -> list[str]:
@@ -172,6 +174,7 @@ def test_photos_and_a_zip_complete_on_two_hosts_that_share_only_three_addresses(
     wait_until(lambda: not keys(s3, task_id), 30, "the task's objects deleted")
     for host in (api_host, worker_host):
         assert list((host.folder / "images").iterdir()) == []
+        assert list((host.folder / "tmp").glob("facetasks-incoming/*")) == []  # staged uploads cleaned up
 
 
 def test_a_store_cut_mid_task_refuses_uploads_with_503_and_the_task_still_completes_every_image_once(
