@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 import time
 
@@ -42,11 +43,26 @@ def listeners(sockets: SocketMap) -> list[BaseWSGIServer]:
 
 
 def busy(sockets: SocketMap) -> bool:
-    """True while a connection holds a request being read, queued, run, or an answer not yet sent."""
+    """True while a connection holds a request being read, queued, run, or an answer not yet sent,
+    or has bytes of a next request that waitress has not read yet.
+
+    The last case is a race, not a corner: waitress stops reading a connection until the request
+    thread lets go of its previous request, which it does only after the answer was sent; a client
+    may by then have sent its next request. Closing that connection with those bytes unread would
+    reset it.
+    """
     return any(
-        channel.requests or channel.request is not None or channel.total_outbufs_len
+        channel.requests or channel.request is not None or channel.total_outbufs_len or unread(channel)
         for channel in list(sockets.values()) if isinstance(channel, HTTPChannel)
     )
+
+
+def unread(channel: HTTPChannel) -> bool:
+    """True when the client sent bytes that are still in the kernel's buffer (not at end of stream)."""
+    try:
+        return bool(channel.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:  # nothing yet (EAGAIN), or a connection already closed
+        return False
 
 
 def stop_listening(sockets: SocketMap) -> None:

@@ -183,24 +183,30 @@ def answers(url: str, status: int = 200, timeout_s: float = 2.0) -> bool:
         return False
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing is bound to at ``host`` right now, below the kernel's ephemeral range.
+def free_port(*hosts: str) -> int:
+    """A TCP port nothing is bound to right now at any of ``hosts`` (default 127.0.0.1), below the
+    kernel's ephemeral range.
 
     Below it because a port from that range can be taken, while its server is down, as the local
     port of any outgoing connection (a client retrying that very port can even connect to itself):
-    a server restarted on it then fails with EADDRINUSE.
+    a server restarted on it then fails with EADDRINUSE. Every address a server will listen on is
+    checked: a port free on 127.0.0.1 may be held on ::1 by another program.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     ephemeral_low = int(Path(EPHEMERAL_RANGE).read_text().split()[0])
     for _ in range(FREE_PORT_TRIES):
         port = random.randrange(FIRST_CHOSEN_PORT, ephemeral_low)
-        with socket.socket(family) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
+        if all(_bindable(host, port) for host in hosts or ("127.0.0.1",)):
             return port
     raise RuntimeError(f"no free port in {FIRST_CHOSEN_PORT}..{ephemeral_low - 1} after {FREE_PORT_TRIES} tries")
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 class Children:

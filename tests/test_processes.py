@@ -17,3 +17,18 @@ def test_a_chosen_port_is_free_and_below_the_range_outgoing_connections_take_the
     for port in ports:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))
+
+
+def test_a_port_held_on_one_of_the_addresses_asked_for_is_never_chosen(monkeypatch):
+    with socket.socket(socket.AF_INET6) as held, socket.socket(socket.AF_INET6) as probe:
+        held.bind(("::1", 0))
+        taken = held.getsockname()[1]
+        probe.bind(("::1", 0))
+        other = probe.getsockname()[1]
+        probe.close()
+        # The draws are made to offer the held port first, then one that is free everywhere.
+        draws = iter([taken, other, taken])
+        monkeypatch.setattr("service.processes.random.randrange", lambda low, high: next(draws))
+
+        assert free_port("127.0.0.1", "::1") == other
+        assert free_port("127.0.0.1") == taken  # free on 127.0.0.1: only ::1 holds it

@@ -74,7 +74,7 @@ def refuses(address: tuple[str, int]) -> bool:
 def test_sigterm_lets_the_api_answer_an_upload_that_was_in_flight_on_every_address(
     client, storage_dir, emulator, tmp_path, host
 ):
-    port = free_port()
+    port = free_port("127.0.0.1", "::1") if host == "localhost" else free_port()
     command = [sys.executable, "-m", "service.api_server"]
     addresses = [("127.0.0.1", port)]
     if host == "localhost":
