@@ -22,6 +22,7 @@ import requests
 from bench import procs
 from service.processes import Child, Children, answers, free_port, wait_until
 from service.run import api_command, worker_command
+from service.settings import without_settings
 from storage.db import db, init_db
 from storage.migrate import migrate
 
@@ -33,10 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # Seconds a stopped child gets before it is killed (the harness's own grace, not the service's).
 STOP_GRACE_S = 30.0
 READY_ATTEMPT_S = 90.0
-SERVICE_PREFIXES = (
-    "API_", "FACECLOUD_", "WORKER_", "DETECT", "LOCAL_", "LOG_", "HOUSEKEEPING_", "STALE_", "UNSENT_", "RETRY_",
-    "MAX_IMAGE", "PROMETHEUS_", "prometheus_", "dramatiq_", "STORAGE_", "S3_", "AWS_", "STORE_", "RABBITMQ_CA",
-)
 
 
 def _rabbitmqctl(*args: str, check: bool = True) -> None:
@@ -160,7 +157,7 @@ class ServiceStack:
         metrics_dir = self.storage_dir.parent / "metrics" / str(self._serial)
         metrics_dir.mkdir(parents=True, exist_ok=True)
         # The caller's own service settings must not leak into the benchmark's stack.
-        env = {k: v for k, v in os.environ.items() if not k.startswith(SERVICE_PREFIXES)}
+        env = without_settings(os.environ)
         env.update(
             DATABASE_URL=self.resources.database_url,
             RABBITMQ_URL=self.resources.rabbitmq_url,

@@ -230,3 +230,38 @@ class Settings:
             store_orphan_grace_s=_int(env, "STORE_ORPHAN_GRACE_S", defaults.store_orphan_grace_s, minimum=1),
             rabbitmq_ca_file=_ca_file(env),
         )
+
+
+#: Prefixes of variables read by the libraries the service configures (boto3's credentials, Dramatiq's
+#: Prometheus exporter), not by :class:`Settings`.
+LIBRARY_PREFIXES = ("AWS_", "dramatiq_", "prometheus_", "PROMETHEUS_")
+
+
+class _Remembering(dict):
+    """An empty environment that remembers every name it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        self.asked.add(name)
+        return default
+
+
+def setting_names() -> frozenset[str]:
+    """The name of every environment variable :meth:`Settings.from_env` reads."""
+    environment = _Remembering()
+    Settings.from_env(environment)
+    return frozenset(environment.asked)
+
+
+def without_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without any variable that configures the service or its libraries.
+
+    For the processes a test or the benchmark starts with settings of its own: a developer's shell
+    (``LOCAL_MIN_SCORE``, ``TASK_WINDOW``, ``WEBHOOK_SECRET``...) must not leak into them.
+    """
+    ours = setting_names()
+    return {name: value for name, value in env.items() if name not in ours and not name.startswith(LIBRARY_PREFIXES)}
+

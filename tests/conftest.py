@@ -23,6 +23,7 @@ from api.app import Parts, create_app
 from detectors.emulator import Emulator
 from service.processes import Child, free_port, wait_until
 from service.run import housekeeping_command, worker_command
+from service.settings import without_settings
 from storage.db import db, init_db
 from storage.files import FileStore
 from storage.migrate import migrate
@@ -140,7 +141,7 @@ def client(clean_db: None, storage_dir: Path, pipeline: Pipeline) -> falcon.test
 
 def service_env(storage_dir: Path, emulator: Emulator, **extra: str) -> dict[str, str]:
     """The environment the service's own processes get in tests."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("API_", "FACECLOUD_", "WORKER_"))}
+    env = without_settings(os.environ)
     env.update(
         DATABASE_URL=DATABASE_URL,
         RABBITMQ_URL=RABBITMQ_URL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.run import api_command, worker_command
-from service.settings import Settings, SettingsError
+from service.settings import Settings, SettingsError, setting_names, without_settings
 from service.workers import dramatiq_command
 
 
@@ -67,3 +67,19 @@ def test_the_worker_command_carries_the_configured_concurrency_or_the_detectors_
     assert "--threads=2" in local and "--threads=8" in cloud
     assert worker_command()[1:] == ["-m", "service.workers"]
     assert api_command()[1:] == ["-m", "service.api_server"]
+
+
+def test_the_environment_a_harness_hands_on_keeps_none_of_the_services_or_its_libraries_settings():
+    shell = {"PATH": "/usr/bin", "HOME": "/root", "LOCAL_MIN_SCORE": "0.9", "TASK_WINDOW": "3",
+             "WEBHOOK_SECRET": "s", "WEBHOOK_ALLOWED_HOSTS": "a", "STORAGE_URL": "s3://b", "DETECTOR": "local",
+             "AWS_REGION": "x", "dramatiq_prom_port": "1", "prometheus_multiproc_dir": "/tmp/p", "PORT": "1"}
+
+    assert without_settings(shell) == {"PATH": "/usr/bin", "HOME": "/root"}
+
+
+def test_every_variable_the_settings_read_is_known_by_name():
+    names = setting_names()
+
+    assert {"DATABASE_URL", "RABBITMQ_URL", "STORAGE_DIR", "STORAGE_URL", "TASK_WINDOW", "LOCAL_MIN_SCORE",
+            "WEBHOOK_ALLOWED_HOSTS", "RABBITMQ_CA_FILE", "HOUSEKEEPING_INTERVAL_S"} <= names
+    assert all(name.isupper() for name in names)
