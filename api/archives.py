@@ -2,7 +2,8 @@
 
 Every JPEG member becomes an image named by its path in the archive; every other member (a
 directory, a link, a hidden file such as ``__MACOSX/…`` or ``.DS_Store``, anything that is not a
-JPEG, too large, or badly named) is reported in ``rejected`` and skipped. Limits, all answered before
+JPEG, too large, or badly named) is reported in ``rejected`` and skipped (``api.member_names`` says
+which members are hidden and how a member's path becomes a name). Limits, all answered before
 anything is added:
 
 * the archive itself: ``MAX_ARCHIVE_BYTES`` (413), streamed to a temporary file, never into memory;
@@ -10,6 +11,7 @@ anything is added:
   photos unpacks to about its own size) and ``MAX_MEMBERS`` members (413);
 * a ZIP member that claims to expand more than ``BOMB_RATIO`` times: a zip bomb (422);
 * a damaged or truncated archive: 422, and none of its images is kept (all or nothing);
+* an archive none of whose members is a JPEG that can be added: 422 naming the first few rejected;
 * each member: ``MAX_IMAGE_BYTES``, ``MAX_IMAGE_PIXELS`` and the JPEG check, as a single upload
   (rejected, not fatal).
 An archive inside the archive is not opened: it is "not a JPEG".
@@ -28,6 +30,7 @@ from typing import BinaryIO, NamedTuple
 import falcon
 
 from api.errors import sentence
+from api.member_names import hidden, image_name
 from api.names import name_problem
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 
@@ -84,7 +87,7 @@ def unpack(archive: Path, kind: str, folder: Path, limits: Limits) -> tuple[list
             if isinstance(source, Rejected):
                 rejected.append(source)
                 continue
-            outcome = _write_member(name, source, folder / f"{len(accepted)}.jpg", limits)
+            outcome = _write_member(image_name(name), source, folder / f"{len(accepted)}.jpg", limits)
             (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)
     except _DAMAGE as error:
         raise falcon.HTTPUnprocessableEntity(
@@ -116,16 +119,12 @@ def _write_member(name: str, source: BinaryIO, path: Path, limits: Limits) -> Ac
     return Accepted(path, size, name)
 
 
-def _hidden(name: str) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
-
-
 def _skip(name: str, is_file: bool, is_link: bool) -> Rejected | None:
     if is_link:
         return Rejected(name, "Not a file", "Links are not followed.")
     if not is_file:
         return Rejected(name, "Not a file", "Directories and special files are skipped.")
-    if _hidden(name):
+    if hidden(name):
         return Rejected(name, "Hidden file", "Hidden files and folders (such as __MACOSX) are skipped.")
     return None
 
@@ -178,3 +177,14 @@ def _tar_members(archive: Path, max_bytes: int) -> Iterator[tuple[str, BinaryIO 
 
 def too_large_archive(max_bytes: int) -> falcon.HTTPError:
     return _too_big(max_bytes, "An archive may be")
+
+
+def nothing_kept(rejected: list[Rejected]) -> falcon.HTTPError:
+    """422 for an archive none of whose members became an image: an upload that adds nothing is a mistake
+    (a wrong folder, a wrong format), and a 201 with no items was too easy to miss."""
+    files = [r for r in rejected if r.title != "Not a file"] or rejected
+    examples = "; ".join(f"{r.name}: {r.title}" for r in files[:3]) + ("; …" if len(files) > 3 else "")
+    found = f"{len(rejected)} members, none a JPEG that could be added ({examples})" if rejected else "no members"
+    return falcon.HTTPUnprocessableEntity(
+        title="No JPEG in the archive", description=f"The archive holds {found}; nothing was added."
+    )

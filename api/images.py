@@ -7,7 +7,7 @@ from uuid import UUID
 import falcon
 
 from api import serialize
-from api.archives import Limits, archive_kind, too_large_archive, unpack
+from api.archives import Limits, archive_kind, nothing_kept, too_large_archive, unpack
 from api.errors import sentence
 from api.etag import not_modified
 from api.names import checked_name
@@ -83,6 +83,8 @@ class ImageCollection:
                 raise too_large_archive(limit) from None
             archive.file.flush()
             accepted, rejected = unpack(archive.path, kind, folder, self.limits)
+            if not accepted:
+                raise nothing_kept(rejected)
             images = add_images(self.store, task_id, accepted)
         resp.status = falcon.HTTP_201
         resp.media = {"items": [serialize.image(i) for i in images], "rejected": [r._asdict() for r in rejected]}

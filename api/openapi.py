@@ -139,8 +139,8 @@ def _schemas() -> Schema:
                 "name": {"type": "string"}, "title": {"type": "string", "minLength": 1},
                 "description": {"type": "string", "minLength": 1},
             }), "description": "Members skipped: directories, links, hidden files, not JPEG, too large."},
-        }, "All or nothing: a damaged archive (422), a zip bomb (422) or one past MAX_ARCHIVE_BYTES or its member "
-           "count (413) adds no image."),
+        }, "All or nothing: a damaged archive (422), a zip bomb (422), one with no JPEG to add (422) or one past "
+           "MAX_ARCHIVE_BYTES or its member count (413) adds no image."),
         "ImagePage": closed({
             "items": {"type": "array", "items": ref("Image"), "maxItems": images.MAX_PAGE_SIZE},
             "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
@@ -171,7 +171,8 @@ _ERRORS = {
          "MAX_ARCHIVE_BYTES, or with more than 10,000 members.",
     415: "Not a JPEG (judged by content, whatever the declared type).",
     422: "An image that cannot be processed: a JPEG that does not decode (truncated or corrupt) on upload; "
-         "too many pixels to draw on for …/annotated; a damaged archive or a zip bomb.",
+         "too many pixels to draw on for …/annotated; a damaged archive, a zip bomb, or an archive with no JPEG "
+         "that could be added.",
     503: "PostgreSQL, RabbitMQ or the image store is unreachable; nothing was changed. When the image store is, "
          "a Retry-After header says in how many seconds to try again.",
 }
