@@ -16,7 +16,7 @@ from itertools import islice
 from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, QueueUnavailable
-from service.links import exit_if_untrusted
+from service.links import exit_if_misconfigured
 from service.settings import Settings
 from storage import housekeeping as sweeps
 from storage.db import init_db
@@ -102,7 +102,7 @@ def run() -> int:
     """Sweep every ``HOUSEKEEPING_INTERVAL_S`` seconds until the process is stopped."""
     settings = Settings.from_env()
     settings.configure_logging()
-    exit_if_untrusted(settings)
+    exit_if_misconfigured(settings)
     init_db(settings.database_url, max_connections=2)
     store = open_store(settings.image_store_url, settings.s3_endpoint_url)
     broker = make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)

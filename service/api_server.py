@@ -25,7 +25,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from api.app import get_app
-from service.links import exit_if_untrusted
+from service.links import exit_if_misconfigured
 from service.settings import Settings
 
 # Seconds one turn of the event loop may wait for network activity before checking for a stop.
@@ -108,5 +108,5 @@ def serve(settings: Settings) -> None:
 if __name__ == "__main__":
     settings = Settings.from_env()
     settings.configure_logging()
-    exit_if_untrusted(settings)
+    exit_if_misconfigured(settings)
     serve(settings)

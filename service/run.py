@@ -19,7 +19,8 @@ import signal
 import sys
 import time
 
-from service.links import exit_if_untrusted
+from service.links import MISCONFIGURED_EXIT, exit_if_misconfigured
+from service.listen import address_problem
 from service.processes import Child
 from service.settings import Settings
 
@@ -110,7 +111,11 @@ def stop(children: list[Supervised], requests: StopRequests, grace_s: float) -> 
 def main() -> int:
     settings = Settings.from_env()
     settings.configure_logging()
-    exit_if_untrusted(settings)
+    problem = address_problem(settings.host, settings.port)
+    if problem:
+        logger.error("%s", problem)
+        return MISCONFIGURED_EXIT
+    exit_if_misconfigured(settings)
     requests = StopRequests()
     migrate = Child("migrate", [sys.executable, "-m", "service.migrate"]).start()
     while migrate.wait(TICK_S) is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from service.links import exit_if_untrusted
+from service.links import exit_if_misconfigured
 from service.settings import Settings
 
 
@@ -29,7 +29,7 @@ def dramatiq_command(settings: Settings) -> list[str]:
 def main() -> None:
     settings = Settings.from_env()
     settings.configure_logging()
-    exit_if_untrusted(settings)
+    exit_if_misconfigured(settings)
     command = dramatiq_command(settings)
     os.execv(command[0], command)
 
