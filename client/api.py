@@ -1,21 +1,30 @@
 """The REST API as the command line uses it: requests, with retries of what may pass by itself.
 
 Connection errors and 503 (a dependency of the service restarting) are retried with exponential
-backoff, ``RETRIES`` times over about half a minute; every other error is raised at once as an
-``ApiError`` carrying the API's own ``title`` and ``description``.
+backoff, ``RETRIES`` times over about half a minute, each retry announced on stderr; a host name that
+does not resolve is not retried. Every other error is raised at once as an ``ApiError`` carrying the
+API's own ``title`` and ``description`` (a 401 adds which options give credentials).
 """
 
 from __future__ import annotations
 
+import re
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 import requests
 
 RETRIES = 6
 FIRST_BACKOFF_S = 0.5
 TIMEOUT_S = (5, 300)
+WHERE = "--url or FACETASKS_URL"
+CREDENTIALS = "--user and --password (or FACETASKS_USER and FACETASKS_PASSWORD)"
+# What a failed name lookup says, from urllib3's NameResolutionError or the resolver itself.
+_UNKNOWN_HOST = ("NameResolutionError", "Name or service not known", "No address associated",
+                 "Temporary failure in name resolution", "nodename nor servname")
 
 
 class ApiError(Exception):
@@ -26,9 +35,31 @@ class ApiError(Exception):
         self.status, self.title, self.description = status, title, description
 
 
+def service_root(url: str) -> str:
+    """The service's address as people write it: ``127.0.0.1:8080`` is http://127.0.0.1:8080, and the
+    API's own prefix (``…/api/v1``, as FACETASKS_URL might be copied from the docs) is the service's root."""
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    url = url.rstrip("/")
+    for suffix in ("/api/v1", "/api"):
+        if url.endswith(suffix):
+            url = url[: -len(suffix)]
+    return url
+
+
+def _reason(error: requests.RequestException) -> str:
+    """The operating system's words (``Connection refused``) without urllib3's object dumps."""
+    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+    if found:
+        return found[-1].strip()
+    return "timed out" if isinstance(error, requests.Timeout) else type(error).__name__
+
+
 class Api:
     def __init__(self, url: str, auth: tuple[str, str] | None = None) -> None:
-        self.base = url.rstrip("/") + "/api/v1"
+        self.root = service_root(url)
+        self.base = self.root + "/api/v1"
         self.http = requests.Session()
         self.http.auth = auth
 
@@ -41,13 +72,38 @@ class Api:
             try:
                 response = self.http.request(method, self.base + path, timeout=TIMEOUT_S, **kwargs)
             except requests.ConnectionError as error:
+                if any(words in str(error) for words in _UNKNOWN_HOST):
+                    raise ApiError(0, "Unknown host", f"cannot find the host {urlsplit(self.root).hostname} "
+                                   f"of {self.root}; give the service's address with {WHERE}") from None
+                what = f"{self.root} does not answer ({_reason(error)})"
                 if attempt == RETRIES:
-                    raise ApiError(0, "No answer", f"the service at {self.base} did not answer: {error}") from None
+                    raise ApiError(0, "No answer", f"{what}; is the service running (make run)? "
+                                   f"Give its address with {WHERE}") from None
+            except requests.RequestException as error:
+                raise ApiError(0, "Bad address", f"cannot call {self.base + path}: {error}; "
+                               f"give the service's address with {WHERE}") from None
             else:
                 if response.status_code != 503 or attempt == RETRIES:
-                    return _checked(response)
-            time.sleep(FIRST_BACKOFF_S * 2**attempt)
+                    return self._checked(response)
+                what = f"{self.root} is unavailable for now (503)"
+            pause = FIRST_BACKOFF_S * 2**attempt
+            print(f"facetasks: {what}; retrying ({attempt + 1}/{RETRIES}) in {pause:g} s", file=sys.stderr)
+            time.sleep(pause)
         raise AssertionError("unreachable")
+
+    def _checked(self, response: requests.Response) -> requests.Response:
+        if response.status_code < 400:
+            return response
+        try:
+            body = response.json()
+            title, description = body["title"], body["description"]
+        except (ValueError, KeyError, TypeError):
+            title = response.reason or "Error"
+            description = (f"no facetasks API at {self.base} (HTTP {response.status_code}); "
+                           f"give the service's address with {WHERE}")
+        if response.status_code == 401:
+            description = f"{description} Give credentials with {CREDENTIALS}."
+        raise ApiError(response.status_code, title, description)
 
     def create_task(self, name: str | None) -> dict[str, Any]:
         return self.request("POST", "/tasks", json={"name": name} if name else {}).json()
@@ -84,14 +140,3 @@ class Api:
         with self.request("GET", f"/tasks/{task_id}/faces.csv", stream=True) as response:
             for chunk in response.iter_content(64 * 1024):
                 target.write(chunk)
-
-
-def _checked(response: requests.Response) -> requests.Response:
-    if response.status_code < 400:
-        return response
-    try:
-        body = response.json()
-        title, description = body["title"], body["description"]
-    except (ValueError, KeyError, TypeError):
-        title, description = response.reason or "Error", f"the service answered HTTP {response.status_code}"
-    raise ApiError(response.status_code, title, description)

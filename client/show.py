@@ -56,6 +56,8 @@ def table(summary: dict[str, Any]) -> str:
         ("faces", str(stats["total_faces"])),
         ("men", str(stats["total_males"])),
         ("women", str(stats["total_females"])),
+        # As the web page shows them: faces whose gender the detector could not tell.
+        ("unknown", str(stats["total_faces"] - stats["total_males"] - stats["total_females"])),
         ("mean age of men", _mean(stats["mean_age_male"])),
         ("mean age of women", _mean(stats["mean_age_female"])),
     ]

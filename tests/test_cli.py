@@ -80,6 +80,7 @@ def test_a_failed_task_exits_1_and_an_unknown_one_2_with_the_apis_description(se
 
     failed = run(service, "analyze", str(folder), "--wait")
     unknown = run(service, "status", "6f1c2b0e-0000-4000-8000-000000000000")
+    (tmp_path / "nothing-here").mkdir()
     empty = run(service, "analyze", str(tmp_path / "nothing-here"))
 
     assert failed.returncode == 1 and re.search(r"^status\s+failed$", failed.stdout, re.MULTILINE)
