@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ApiError as error:
         print(f"facetasks: {error.description}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `facetasks list | head`: the reader had enough, which is no error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as error:  # a CSV file that cannot be written, a photo that cannot be read
         print(f"facetasks: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -12,8 +12,8 @@ containers and volumes) from an env file of random passwords and free host ports
    faceless);
 4. the broker passwords are changed in the env file and ``up -d`` run again: healthy, the old passwords
    refused, the new ones accepted, a task runs;
-5. the PostgreSQL password is changed with the README's commands: healthy again, the old password refused,
-   a task runs;
+5. the PostgreSQL password is changed with the commands of docs/docker-compose.md: healthy again, the old
+   password refused, a task runs;
 
 and tears everything down whatever happened. Nothing is pulled: when no Docker engine answers, no compose
 is installed, or a base image is not present locally, it says so and exits 0 without running anything.
@@ -57,7 +57,7 @@ class Skip(Exception):
 
 
 class SmokeFailure(AssertionError):
-    """The stack did not do what the README says."""
+    """The stack did not do what docs/docker-compose.md says."""
 
 
 def say(message: str) -> None:
@@ -322,13 +322,13 @@ def rotate_broker_passwords(stack: Stack) -> None:
 
 
 def rotate_postgres_password(stack: Stack) -> None:
-    """README, "Changing passwords": ALTER ROLE in the database, the new password in .env, ``up -d``."""
+    """docs/docker-compose.md, "Changing passwords": ALTER ROLE in the database, the new password in .env, ``up -d``."""
     new = secret()
     stack.run("exec", "-T", "postgres", "psql", "-U", "postgres", "-c", f"ALTER ROLE facetasks PASSWORD '{new}'")
     old = stack.settings["FACETASKS_DB_PASSWORD"]
     stack.settings["FACETASKS_DB_PASSWORD"] = new
     stack.write_env()
-    say("PostgreSQL password changed with the README's commands; up -d")
+    say("PostgreSQL password changed with the commands of docs/docker-compose.md; up -d")
     stack.up()
     refused = stack.psql("SELECT 1;", user="facetasks", host="postgres", password=old)
     check(refused.returncode != 0 and "password authentication failed" in refused.stderr,
