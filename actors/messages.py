@@ -34,6 +34,13 @@ class QueueUnavailable(Exception):
     """RabbitMQ cannot be reached or refused a publish."""
 
 
+def broker_error_reason(error: BaseException) -> str:
+    """What went wrong, in the broker's or the operating system's words (pika nests them in its own)."""
+    while error.args and isinstance(error.args[0], BaseException):
+        error = error.args[0]
+    return str(error) or type(error).__name__
+
+
 def _message(queue: str, actor: str, *args: str | int) -> Message:
     return Message(queue_name=queue, actor_name=actor, args=args, kwargs={}, options={})
 
@@ -53,9 +60,10 @@ class Pipeline:
             try:
                 self.broker.connection.process_data_events(time_limit=0)
                 return
-            except _BROKER_ERRORS:
+            except _BROKER_ERRORS as error:
+                reason = broker_error_reason(error)
                 del self.broker.connection
-        raise QueueUnavailable("RabbitMQ is unreachable")
+        raise QueueUnavailable(f"RabbitMQ is unreachable: {reason}")
 
     def detect_images(self, image_ids: Iterable[UUID]) -> None:
         """Publish one detect message per image, in transactional batches.

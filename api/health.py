@@ -52,14 +52,17 @@ class Health:
         self.store = StoreCheck(store)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        checks = {"postgres": self._postgres(), "rabbitmq": self._rabbitmq(), "store": self.store.state()}
+        reasons: dict[str, str] = {}
+        checks = {"postgres": self._postgres(reasons), "rabbitmq": self._rabbitmq(reasons),
+                  "store": self.store.state()}
         down = [name for name, state in checks.items() if state != "ok"]
         swept = {"housekeeping_last_sweep_at": self._last_sweep() if checks["postgres"] == "ok" else None}
         if down:
+            why = "".join(f" {reason}." for reason in reasons.values())
             resp.status = falcon.HTTP_503
             resp.media = {
                 "title": "Service Unavailable",
-                "description": f"Unreachable: {', '.join(down)}.",
+                "description": f"Unreachable: {', '.join(down)}.{why}",
                 "status": "unavailable",
                 **checks,
                 **swept,
@@ -68,10 +71,11 @@ class Health:
             resp.media = {"status": "ok", **checks, **swept}
 
     @staticmethod
-    def _postgres() -> str:
+    def _postgres(reasons: dict[str, str]) -> str:
         try:
             db.execute_sql("SELECT 1")
-        except Exception:
+        except Exception as error:
+            reasons["postgres"] = f"PostgreSQL: {(str(error).strip() or type(error).__name__).splitlines()[0]}"
             return "unavailable"
         return "ok"
 
@@ -82,9 +86,10 @@ class Health:
         except Exception:
             return None
 
-    def _rabbitmq(self) -> str:
+    def _rabbitmq(self, reasons: dict[str, str]) -> str:
         try:
             self.pipeline.check()
-        except QueueUnavailable:
+        except QueueUnavailable as error:
+            reasons["rabbitmq"] = str(error)
             return "unavailable"
         return "ok"

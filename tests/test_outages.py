@@ -4,6 +4,7 @@ runs may go on beside this one. Each ends with the task exactly as DESIGN.md say
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -82,6 +83,8 @@ def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, priva
     assert response.status_code == 503
     assert response.json()["title"] and response.json()["description"]
     assert during.status_code == 503 and during.json()["rabbitmq"] == "unavailable"
+    # The reason, in the broker's or the operating system's words, follows the list of what is down.
+    assert re.fullmatch(r"Unreachable: rabbitmq\. RabbitMQ is unreachable: \S.*\.", during.json()["description"])
     assert service.task(task_id).json()["status"] == "forming"
     wait_until(lambda: service.start_task(task_id).status_code == 202, 30,
                "a start accepted once the broker is back", poll_s=0.5)
@@ -100,5 +103,6 @@ def test_a_postgres_restart_is_a_503_meanwhile_and_the_task_still_completes(
     assert during.status_code == 503
     assert during.json()["title"] == "Database unavailable" and during.json()["description"]
     assert health_during.status_code == 503 and health_during.json()["postgres"] == "unavailable"
+    assert health_during.json()["description"].startswith("Unreachable: postgres. PostgreSQL: ")
     task = service.wait_until_final(task_id, timeout=60)
     assert_exact(task, images, stats)
