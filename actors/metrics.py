@@ -45,6 +45,9 @@ class MeasuredDetector:
             "facetasks_detector_errors", "Detector calls that failed, by kind.", ["detector", "kind"], registry=None
         )
 
+    def ready(self) -> None:
+        self.detector.ready()
+
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         started = time.perf_counter()
         try:
