@@ -7,8 +7,11 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import Parts, create_app
+from bench import seed
 from detectors.emulator_faces import face, make_jpeg
 from service.processes import free_port
+from storage.census import IMAGES_SQL
+from storage.db import db
 from storage.stores import open_store
 from tests.conftest import MAX_IMAGE_BYTES
 from tests.helpers import create_task, upload, wait_until_final
@@ -85,3 +88,36 @@ def test_api_metrics_time_the_image_stores_calls_and_count_its_failures(client, 
     assert (refused.status_code, refused.headers["Retry-After"]) == (503, "10")
     assert value(failed, "facetasks_store_seconds_count", operation="keep") == 1
     assert value(failed, "facetasks_store_errors_total", operation="keep") == 1
+
+
+IN_FLIGHT = {"queued": 3, "processing": 1}
+
+
+def _images_read(plan: dict) -> int:
+    """Rows of ``images`` a plan node and its children read, those its filters dropped included."""
+    own = 0
+    if plan.get("Relation Name") == "images":
+        own = (plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)) * plan["Actual Loops"]
+    return own + sum(_images_read(child) for child in plan.get("Plans", ()))
+
+
+def test_images_by_status_on_metrics_are_exact_and_read_only_the_images_in_flight(client):
+    # One task per status (positions are per task); a deleted task's images are not counted.
+    for status, count in (("pending", 800), ("done", 4), ("failed", 2), *IN_FLIGHT.items()):
+        seed.image_rows(seed.task_row("processing"), count, status)
+    doomed = seed.task_row("processing")
+    seed.image_rows(doomed, 50, "queued")
+    db.execute_sql("UPDATE tasks SET cancelled = true WHERE id = %s", (str(doomed),))
+
+    scraped = samples(client.simulate_get("/metrics").text)
+
+    assert {status: value(scraped, "facetasks_images", status=status)
+            for status in ("pending", "queued", "processing", "done", "failed")} == {
+        "pending": 800.0, "queued": 3.0, "processing": 1.0, "done": 4.0, "failed": 2.0}
+    assert value(scraped, "facetasks_tasks", status="processing") == 5.0
+    # A scrape costs the same at 10 million images: the planner reads images only through the index
+    # of those in flight (the sequential scan it would pick on a table this small is ruled out).
+    with db.atomic():
+        db.execute_sql("SET LOCAL enable_seqscan = off")
+        plan = db.execute_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + IMAGES_SQL).fetchone()[0][0]["Plan"]
+    assert _images_read(plan) == 3 + 1 + 50
