@@ -107,10 +107,17 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSende
     )
 
 
+def serve_metrics() -> None:
+    """Dramatiq's exposition fork: every worker process's metrics, on the host and port of the settings."""
+    settings = Settings.from_env()
+    settings.configure_logging()
+    metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
+
+
 def setup() -> None:
     settings = Settings.from_env()
     settings.configure_logging()
-    prometheus = metrics.enable()
+    prometheus = metrics.enable(serve_metrics)
     init_db(settings.database_url, max_connections=settings.worker_threads + 2)
     middleware = [
         LogContext(),

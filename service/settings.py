@@ -125,6 +125,9 @@ class Settings:
     # every worker thread busy on one task (2 x 8 here), small enough that a task started
     # later waits behind at most this many messages per running task (make bench: fairness).
     task_window: int = 64
+    # The workers' Prometheus exporter (one per host, for every worker process): loopback unless told.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9191
     # Seconds a DELETE waits for the workers holding the task (a claim until its detector call has
     # begun, normally milliseconds) before answering 503 with Retry-After.
     delete_lock_timeout_s: float = 5.0
@@ -211,6 +214,8 @@ class Settings:
                 env, "LOCAL_MAX_DETECT_PIXELS", defaults.local_max_detect_pixels, minimum=4096
             ),
             worker_processes=_int(env, "WORKER_PROCESSES", defaults.worker_processes, minimum=1),
+            worker_metrics_host=env.get("WORKER_METRICS_HOST") or defaults.worker_metrics_host,
+            worker_metrics_port=_int(env, "WORKER_METRICS_PORT", defaults.worker_metrics_port, minimum=1),
             worker_threads=_int(
                 env, "WORKER_THREADS", FACECLOUD_THREADS if detector == "facecloud" else LOCAL_THREADS, minimum=1
             ),

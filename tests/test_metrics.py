@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import Parts, create_app
 from bench import seed
 from detectors.emulator_faces import face, make_jpeg
-from service.processes import free_port
+from service.processes import Child, free_port, wait_until
+from service.run import worker_command
 from storage.census import IMAGES_SQL
 from storage.db import db
 from storage.stores import open_store
@@ -57,7 +58,7 @@ def test_worker_metrics_show_messages_detector_latency_and_errors(client, worker
     client.simulate_post(f"/api/v1/tasks/{task['id']}/start")
     assert wait_until_final(client, task["id"])["status"] == "completed"
 
-    port = workers.env["dramatiq_prom_port"]
+    port = workers.env["WORKER_METRICS_PORT"]
     worker = samples(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
     api = samples(client.simulate_get("/metrics").text)
 
@@ -66,6 +67,32 @@ def test_worker_metrics_show_messages_detector_latency_and_errors(client, worker
     assert value(worker, "facetasks_detector_errors_total", detector="facecloud", kind="transient") >= 1
     assert value(api, "facetasks_images", status="done") == 3
     assert value(api, "facetasks_tasks", status="completed") == 1
+
+
+def test_a_second_worker_set_on_a_taken_metrics_port_logs_one_line_and_keeps_working(workers, tmp_path):
+    port = workers.env["WORKER_METRICS_PORT"]
+    # Another worker set on the same host and port, with the default (loopback) address.
+    env = {**workers.env, "dramatiq_prom_db": str(tmp_path / "metrics"), "WORKER_PROCESSES": "1",
+           "WORKER_THREADS": "1"}
+    del env["WORKER_METRICS_HOST"]
+    log = tmp_path / "second.log"
+    second = Child("second workers", worker_command(), env, log)
+    second.start()
+    try:
+        wait_until(lambda: "worker metrics not served" in log.read_text()
+                   and "Worker process is ready for action" in log.read_text(), 60, "the second set starts", second)
+        text = log.read_text()
+        assert second.running
+    finally:
+        second.stop(grace_s=30)
+
+    refusals = [line for line in text.splitlines() if "worker metrics not served" in line]
+    assert len(refusals) == 1
+    assert refusals[0].endswith(f"worker metrics not served: cannot listen on 127.0.0.1:{port} (Address already in "
+                                "use); set WORKER_METRICS_PORT to a free port")
+    assert "Traceback" not in text
+    # The first set's exporter is still the one answering.
+    assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
 
 
 def test_api_metrics_time_the_image_stores_calls_and_count_its_failures(client, pipeline, monkeypatch):
