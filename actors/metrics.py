@@ -80,6 +80,15 @@ class MeasuredDetector:
         self.errors = prom.Counter(
             "facetasks_detector_errors", "Detector calls that failed, by kind.", ["detector", "kind"], registry=None
         )
+        self.repeats = prom.Counter(
+            "facetasks_detector_calls_repeated",
+            "Detector calls for an image claimed before in the same run (a redelivery or a retry).",
+            ["detector"], registry=None,
+        )
+
+    def count_repeat(self) -> None:
+        """One more call for an image already claimed in its run: at-least-once delivery's price."""
+        self.repeats.labels(self.name).inc()
 
     def ready(self) -> None:
         self.detector.ready()

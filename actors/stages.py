@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from dramatiq.middleware import CurrentMessage
@@ -23,9 +23,10 @@ logger = logging.getLogger(__name__)
 class Stages:
     def __init__(
         self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int,
-        max_pixels: int,
+        max_pixels: int, count_repeat: Callable[[], None],
     ) -> None:
         self.detector = detector
+        self.count_repeat = count_repeat
         self.store = store
         self.pipeline = pipeline
         self.dispatcher = dispatcher
@@ -73,11 +74,14 @@ class Stages:
             gate.release()
         self._end(claim, faces, model=self.detector.model)
 
-    @staticmethod
-    def _began(claim: states.Claim, gate: states.CallGate) -> None:
+    def _began(self, claim: states.Claim, gate: states.CallGate) -> None:
         """The detector call can no longer be taken back: a waiting delete may go on."""
         began_at = time.monotonic()  # noted before the release: no delete can have answered yet
         gate.release()
+        if claim.attempts > 1:
+            # Claimed before in this run: a redelivery after its worker died, or a retry. Mostly the
+            # earlier claim's call had begun too (a worker dies in the call, not in the milliseconds before).
+            self.count_repeat()
         logger.debug("image %s of task %s: detector call began at monotonic %.6f", claim.image_id, claim.task_id,
                      began_at)
 

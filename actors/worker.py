@@ -139,7 +139,7 @@ def setup() -> None:
     store.watch(StoreMetrics(None).observe)  # registry=None: multiprocess mode, after metrics.enable()
     stages = Stages(
         detector, store, pipeline, Dispatcher(pipeline, settings.task_window),
-        settings.max_attempts, settings.max_image_pixels,
+        settings.max_attempts, settings.max_image_pixels, detector.count_repeat,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.
