@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from dramatiq.middleware import CurrentMessage
@@ -23,9 +23,10 @@ logger = logging.getLogger(__name__)
 class Stages:
     def __init__(
         self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int,
-        max_pixels: int,
+        max_pixels: int, count_repeat: Callable[[], None],
     ) -> None:
         self.detector = detector
+        self.count_repeat = count_repeat
         self.store = store
         self.pipeline = pipeline
         self.dispatcher = dispatcher
@@ -46,34 +47,41 @@ class Stages:
         if claim is None:
             self._let_go_if_cancelled(UUID(image_id), message_id)
             return
+        if claim.attempts > self.max_attempts:
+            self._end(claim, None, f"gave up after {self.max_attempts} attempts: processing never finished")
+            return
         try:
-            if claim.attempts > self.max_attempts:
-                claim.gate.release()
-                self._end(claim, None, f"gave up after {self.max_attempts} attempts: processing never finished")
-                return
-            try:
-                data = self.store.read(claim.task_id, claim.image_id)
-            except FileNotFoundError:
-                claim.gate.release()
-                self._end(claim, None, "the stored image file is missing")
-                return
-            try:
-                # A file on disk is not trusted: checked again before anything decodes it.
-                check_pixels(data, self.max_pixels)
-            except (TooManyPixelsError, NotJpegError, CorruptJpegError) as error:
-                claim.gate.release()
-                self._end(claim, None, str(error))
-                return
-            faces = self.detector.detect(data, lambda: self._began(claim))
+            data = self.store.read(claim.task_id, claim.image_id)
+        except FileNotFoundError:
+            self._end(claim, None, "the stored image file is missing")
+            return
+        try:
+            # A file on disk is not trusted: checked again before anything decodes it.
+            check_pixels(data, self.max_pixels)
+        except (TooManyPixelsError, NotJpegError, CorruptJpegError) as error:
+            self._end(claim, None, str(error))
+            return
+        # Whatever may be slow (a login) happens before the task is held: a delete waits only for
+        # the call's start.
+        self.detector.ready()
+        gate = states.hold_task(claim)
+        if gate is None:
+            self._let_go_if_cancelled(claim.image_id, message_id)
+            return
+        try:
+            faces = self.detector.detect(data, lambda: self._began(claim, gate))
         finally:
-            claim.gate.release()
+            gate.release()
         self._end(claim, faces, model=self.detector.model)
 
-    @staticmethod
-    def _began(claim: states.Claim) -> None:
+    def _began(self, claim: states.Claim, gate: states.CallGate) -> None:
         """The detector call can no longer be taken back: a waiting delete may go on."""
         began_at = time.monotonic()  # noted before the release: no delete can have answered yet
-        claim.gate.release()
+        gate.release()
+        if claim.attempts > 1:
+            # Claimed before in this run: a redelivery after its worker died, or a retry. Mostly the
+            # earlier claim's call had begun too (a worker dies in the call, not in the milliseconds before).
+            self.count_repeat()
         logger.debug("image %s of task %s: detector call began at monotonic %.6f", claim.image_id, claim.task_id,
                      began_at)
 

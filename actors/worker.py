@@ -107,10 +107,17 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSende
     )
 
 
+def serve_metrics() -> None:
+    """Dramatiq's exposition fork: every worker process's metrics, on the host and port of the settings."""
+    settings = Settings.from_env()
+    settings.configure_logging()
+    metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
+
+
 def setup() -> None:
     settings = Settings.from_env()
     settings.configure_logging()
-    prometheus = metrics.enable()
+    prometheus = metrics.enable(serve_metrics)
     init_db(settings.database_url, max_connections=settings.worker_threads + 2)
     middleware = [
         LogContext(),
@@ -132,7 +139,7 @@ def setup() -> None:
     store.watch(StoreMetrics(None).observe)  # registry=None: multiprocess mode, after metrics.enable()
     stages = Stages(
         detector, store, pipeline, Dispatcher(pipeline, settings.task_window),
-        settings.max_attempts, settings.max_image_pixels,
+        settings.max_attempts, settings.max_image_pixels, detector.count_repeat,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.

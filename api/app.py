@@ -39,6 +39,8 @@ class Parts:
     max_image_pixels: int = 120_000_000
     # Hosts a task's callback_url may name; empty: webhooks are off.
     webhook_hosts: frozenset[str] = frozenset()
+    # Longest a DELETE waits for workers to begin the calls they claimed before answering 503.
+    delete_lock_timeout_s: float = 5.0
 
 
 def create_app(parts: Parts) -> falcon.App:
@@ -57,7 +59,7 @@ def create_app(parts: Parts) -> falcon.App:
 
     app.add_route("/health", Health(parts.pipeline, parts.store))
     app.add_route("/api/v1/tasks", tasks.TaskCollection(parts.webhook_hosts))
-    app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store))
+    app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store, parts.delete_lock_timeout_s))
     app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.pipeline))
     app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.pipeline))
     limits = Limits(parts.max_image_bytes, parts.max_image_pixels, parts.max_archive_bytes)
@@ -84,5 +86,6 @@ def get_app(settings: Settings | None = None) -> falcon.App:
             max_archive_bytes=settings.max_archive_bytes,
             max_image_pixels=settings.max_image_pixels,
             webhook_hosts=settings.webhook_hosts,
+            delete_lock_timeout_s=settings.delete_lock_timeout_s,
         )
     )

@@ -15,12 +15,14 @@ from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 
 from actors.messages import QueueUnavailable
-from storage.errors import ImageNotFound, StoreUnavailable, TaskNotFound, WrongState
+from storage.errors import ImageNotFound, StoreUnavailable, TaskBusy, TaskNotFound, WrongState
 
 logger = logging.getLogger(__name__)
 
 # Seconds a client is told to wait before trying again when the image store is down.
 STORE_RETRY_AFTER_S = 10
+# And when a worker held a task longer than a DELETE may wait for it.
+BUSY_RETRY_AFTER_S = 5
 
 # Falcon leaves ``description`` out of some errors (unknown route, method not allowed…).
 _DESCRIPTIONS = {
@@ -89,6 +91,16 @@ def _store_unavailable(req, resp, error, params):
     )
 
 
+def _task_busy(req, resp, error, params):
+    # The lock wait was bounded and nothing changed; by the next try the stuck call has begun or gone.
+    logger.warning("task %s: %s", params.get("task_id"), error)
+    raise falcon.HTTPServiceUnavailable(
+        title="Task busy",
+        description=f"{sentence(error)}; nothing was changed. Try again shortly.",
+        retry_after=BUSY_RETRY_AFTER_S,
+    )
+
+
 def _disk_full(req, resp, error, params):
     if error.errno != errno.ENOSPC:
         _unexpected(req, resp, error, params)
@@ -114,5 +126,6 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(WrongState, _wrong_state)
     app.add_error_handler(QueueUnavailable, _queue_unavailable)
     app.add_error_handler(StoreUnavailable, _store_unavailable)
+    app.add_error_handler(TaskBusy, _task_busy)
     app.add_error_handler(OSError, _disk_full)
     app.add_error_handler((OperationalError, InterfaceError, MaxConnectionsExceeded), _database_unavailable)

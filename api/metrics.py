@@ -1,6 +1,6 @@
 """``GET /metrics`` in Prometheus' text format: requests by route, method and status with latency
-histograms, calls to the image store (latency, failures), and tasks and images by status (counted in
-PostgreSQL at scrape time)."""
+histograms, calls to the image store (latency, failures), and tasks and images by status (read from
+PostgreSQL at scrape time, at a cost that does not grow with the images kept: ``storage.census``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import time
 from collections.abc import Iterator
 
 import falcon
-from peewee import fn
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from storage.census import images_by_status, tasks_by_status
 from storage.housekeeping import last_sweep
-from storage.models import IMAGE_STATUSES, TASK_STATUSES, Image, Task
 from storage.store import ImageStore
 from storage.store_metrics import StoreMetrics
 
@@ -47,11 +46,11 @@ class RequestMetrics:
 
 
 class PipelineCollector(Collector):
-    """Tasks and images by status, read from PostgreSQL when scraped (two grouped counts)."""
+    """Tasks and images by status, read from PostgreSQL when scraped."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield self._by_status("facetasks_tasks", "Tasks by status.", Task, TASK_STATUSES, ~Task.cancelled)
-        yield self._by_status("facetasks_images", "Images by status.", Image, IMAGE_STATUSES, True)
+        yield self._by_status("facetasks_tasks", "Tasks by status.", tasks_by_status())
+        yield self._by_status("facetasks_images", "Images by status.", images_by_status())
         swept = last_sweep()
         if swept is not None:
             yield GaugeMetricFamily(
@@ -60,11 +59,10 @@ class PipelineCollector(Collector):
             )
 
     @staticmethod
-    def _by_status(name, documentation, model, statuses, condition) -> GaugeMetricFamily:
-        counts = dict(model.select(model.status, fn.COUNT(model.id)).where(condition).group_by(model.status).tuples())
+    def _by_status(name: str, documentation: str, counts: dict[str, int]) -> GaugeMetricFamily:
         family = GaugeMetricFamily(name, documentation, labels=["status"])
-        for status in statuses:
-            family.add_metric([status], counts.get(status, 0))
+        for status, count in counts.items():
+            family.add_metric([status], count)
         return family
 
 

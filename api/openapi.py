@@ -173,8 +173,9 @@ _ERRORS = {
     422: "An image that cannot be processed: a JPEG that does not decode (truncated or corrupt) on upload; "
          "too many pixels to draw on for …/annotated; a damaged archive, a zip bomb, or an archive with no JPEG "
          "that could be added.",
-    503: "PostgreSQL, RabbitMQ or the image store is unreachable; nothing was changed. When the image store is, "
-         "a Retry-After header says in how many seconds to try again.",
+    503: "PostgreSQL, RabbitMQ or the image store is unreachable, or (DELETE) a worker held the task longer than "
+         "DELETE_LOCK_TIMEOUT_S; nothing was changed. For the image store and a held task, a Retry-After header "
+         "says in how many seconds to try again.",
 }
 
 
@@ -186,8 +187,10 @@ def _responses() -> Schema:
         "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Basic "}}},
         "content": error_body,
     }
-    responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
-                                                   "description": "Seconds; sent when the image store is down."}}
+    responses["503"]["headers"] = {"Retry-After": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds; sent when the image store is down or the task is held.",
+    }}
     return responses
 
 

@@ -60,8 +60,9 @@ class TaskCollection:
 class TaskItem:
     """``GET`` the task (whole and streamed, or ``?images=false`` for the summary); ``DELETE`` it."""
 
-    def __init__(self, store: ImageStore) -> None:
+    def __init__(self, store: ImageStore, lock_timeout_s: float) -> None:
         self.store = store
+        self.lock_timeout_s = lock_timeout_s
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         with_images = req.get_param_as_bool("images", default=True)
@@ -75,7 +76,7 @@ class TaskItem:
         resp.stream = stream_task(task, serialize.task_stream)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
-        cancel_task(task_id)
+        cancel_task(task_id, self.lock_timeout_s)
         # With no image in a worker's hands the task goes now; otherwise that worker
         # purges it as soon as it lets go of its image.
         purge(task_id, self.store)

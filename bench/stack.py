@@ -170,8 +170,8 @@ class ServiceStack:
             FACECLOUD_PASSWORD=EMULATOR_PASSWORD,
             LOG_LEVEL="info",
             PYTHONUNBUFFERED="1",
-            dramatiq_prom_host="127.0.0.1",
-            dramatiq_prom_port=str(free_port()),
+            WORKER_METRICS_HOST="127.0.0.1",
+            WORKER_METRICS_PORT=str(free_port()),
             dramatiq_prom_db=str(metrics_dir),
         )
         env.update(extra)

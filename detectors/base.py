@@ -38,6 +38,14 @@ class Detector(Protocol):
     #: result so that results can be traced to the model that produced them.
     model: str
 
+    def ready(self) -> None:
+        """Do now what the next call would otherwise begin with and may be slow (a remote one's login).
+
+        Called before the worker holds the image's task (``storage.pipeline.CallGate``), so that a
+        delete waits only for the call's start. Raises what ``detect`` raises for the same failure.
+        """
+        ...
+
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """Return every face on ``image`` (JPEG bytes); ``[]`` when there is none.
 

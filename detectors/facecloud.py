@@ -79,6 +79,11 @@ class FaceCloudClient:
     def __repr__(self) -> str:
         return f"FaceCloudClient({self.base_url!r}, email={self._email!r})"
 
+    def ready(self) -> None:
+        """Log in unless a token is cached: the detect call then begins without a login."""
+        if self._token is None:
+            self._login(stale_token=None)
+
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """Return the faces on ``image`` (JPEG bytes); ``[]`` when there is none.
 

@@ -82,6 +82,9 @@ class HogDetector:
         self.detect(blank_jpeg())
         self._classifier.warm_up()
 
+    def ready(self) -> None:
+        """Nothing to do: the models are loaded when the detector is made."""
+
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """The faces on ``image``, as :meth:`detectors.local.LocalDetector.detect` returns them."""
         if began is not None:

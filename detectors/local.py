@@ -142,6 +142,9 @@ class LocalDetector:
         self.detect(blank_jpeg())
         self._classifier.warm_up()
 
+    def ready(self) -> None:
+        """Nothing to do: the models are loaded when the detector is made."""
+
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """Return the faces on ``image`` (JPEG bytes), boxes in pixels of the EXIF-oriented full image.
 

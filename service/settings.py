@@ -36,14 +36,17 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, above: float | None = None) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if above is not None and not value > above:
+        raise SettingsError(f"{name} must be more than {above:g}, got {raw}")
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -122,6 +125,12 @@ class Settings:
     # every worker thread busy on one task (2 x 8 here), small enough that a task started
     # later waits behind at most this many messages per running task (make bench: fairness).
     task_window: int = 64
+    # The workers' Prometheus exporter (one per host, for every worker process): loopback unless told.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9191
+    # Seconds a DELETE waits for the workers holding the task (a claim until its detector call has
+    # begun, normally milliseconds) before answering 503 with Retry-After.
+    delete_lock_timeout_s: float = 5.0
     log_level: str = "info"
     log_format: str = "text"
     log_file: str | None = None
@@ -205,12 +214,15 @@ class Settings:
                 env, "LOCAL_MAX_DETECT_PIXELS", defaults.local_max_detect_pixels, minimum=4096
             ),
             worker_processes=_int(env, "WORKER_PROCESSES", defaults.worker_processes, minimum=1),
+            worker_metrics_host=env.get("WORKER_METRICS_HOST") or defaults.worker_metrics_host,
+            worker_metrics_port=_int(env, "WORKER_METRICS_PORT", defaults.worker_metrics_port, minimum=1),
             worker_threads=_int(
                 env, "WORKER_THREADS", FACECLOUD_THREADS if detector == "facecloud" else LOCAL_THREADS, minimum=1
             ),
             max_image_bytes=_int(env, "MAX_IMAGE_BYTES", defaults.max_image_bytes, minimum=1),
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", defaults.max_image_pixels, minimum=1),
             task_window=_int(env, "TASK_WINDOW", defaults.task_window, minimum=1),
+            delete_lock_timeout_s=_float(env, "DELETE_LOCK_TIMEOUT_S", defaults.delete_lock_timeout_s, above=0),
             max_archive_bytes=_int(env, "MAX_ARCHIVE_BYTES", defaults.max_archive_bytes, minimum=1),
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             webhook_allowed_hosts=frozenset(

@@ -19,3 +19,7 @@ class WrongState(StorageError):
 
 class StoreUnavailable(StorageError):
     """The image store cannot be reached or failed a call: try again later, nothing is lost."""
+
+
+class TaskBusy(StorageError):
+    """A worker holds the task longer than a request may wait (``lock_timeout``): try again shortly."""

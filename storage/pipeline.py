@@ -40,13 +40,14 @@ class FoundFace(Protocol):
 
 
 class CallGate:
-    """A task held (a shared advisory lock) from the claim of one of its images until the
-    detector call has begun.
+    """A task held (a shared advisory lock) from just before one of its images' detector call
+    until that call has begun (``hold_task``).
 
     A delete takes the same lock exclusively before it sets the cancellation flag, so it waits
-    for every claimed image's call to begin, and a claim that waited for a delete sees its
-    flag: no detector call begins after a delete's 204. Shared holders do not wait for each
-    other, and no row is locked.
+    for every held call to begin, and a gate that waited for a delete sees its flag: no detector
+    call begins after a delete's 204. Shared holders do not wait for each other, and no row is
+    locked. Only the call's start is held: the image is read and the detector made ready (a
+    login) before, so a delete waits milliseconds, and at most DELETE_LOCK_TIMEOUT_S.
     """
 
     def __init__(self, key: int | None) -> None:
@@ -65,7 +66,6 @@ class Claim:
     task_id: UUID
     message_id: str
     attempts: int
-    gate: CallGate
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,6 @@ class Ended:
 # The two statements every image runs are written out in SQL: built by the query builder
 # they cost the worker more CPU than the rest of its work on an image.
 #
-# The claim first takes its task's lock (shared) in a statement of its own, so that the claim's
-# snapshot, taken after it, sees a delete that committed meanwhile; both go in one round trip.
-# The task row itself is not locked: it is shared by every image of the task.
-_LOCK_TASK_OF_IMAGE_SQL = "SELECT pg_advisory_lock_shared(task_lock_key(task_id)) FROM images WHERE id = %(image)s;"
 _CLAIM_SQL = """
 UPDATE images AS i
 SET status = 'processing', attempts = i.attempts + 1, claimed_by = %(message)s, updated_at = clock_timestamp()
@@ -92,8 +88,12 @@ WHERE i.id = %(image)s AND t.id = i.task_id AND NOT t.cancelled AND t.status = '
 RETURNING i.task_id, i.attempts
 """
 _CLAIM = Prepared("facetasks_claim", _CLAIM_SQL, [("image", "uuid"), ("message", "text"), ("reclaim", "boolean")])
-_RELEASE_UNCLAIMED_SQL = """
-SELECT pg_advisory_unlock_shared(task_lock_key(task_id)) FROM images WHERE id = %s
+# The gate takes the task's lock (shared) in a statement of its own, so that the check's snapshot,
+# taken after it, sees a delete that committed meanwhile; both go in one round trip. The task row
+# itself is not locked: it is shared by every image of the task.
+_HOLD_TASK_SQL = """
+SELECT pg_advisory_lock_shared(%(key)s);
+SELECT EXISTS (SELECT 1 FROM tasks WHERE id = %(task)s AND NOT cancelled)
 """
 
 # One statement, so one round trip and no explicit transaction: the image's status, its
@@ -172,22 +172,28 @@ def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False) -> Cl
     ``reclaim`` says this delivery may take over an image its own message already holds:
     true for a redelivery after the worker died and for a Dramatiq retry, false for a
     first delivery, so a message published twice is not processed twice at once.
-    Every claim counts an attempt; the caller fails an image past its limit. The claim holds
-    its task's ``gate`` until the caller releases it, as soon as the detector call has begun.
+    Every claim counts an attempt; the caller fails an image past its limit. Before the detector
+    call, the caller holds the task with ``hold_task``.
     """
-    try:
-        row = _CLAIM.execute(
-            {"image": str(image_id), "message": message_id, "reclaim": reclaim}, before=_LOCK_TASK_OF_IMAGE_SQL
-        ).fetchone()
-    except BaseException:
-        db.execute_sql(_RELEASE_UNCLAIMED_SQL, (str(image_id),))
-        raise
+    row = _CLAIM.execute({"image": str(image_id), "message": message_id, "reclaim": reclaim}).fetchone()
     if row is None:
-        # Nothing claimed (a duplicate, a cancelled task): the lock, if taken, goes at once.
-        db.execute_sql(_RELEASE_UNCLAIMED_SQL, (str(image_id),))
         return None
-    task_id = UUID(str(row[0]))
-    return Claim(image_id, task_id, message_id, row[1], CallGate(task_lock_key(task_id)))
+    return Claim(image_id, UUID(str(row[0])), message_id, row[1])
+
+
+def hold_task(claim: Claim) -> CallGate | None:
+    """The claim's task held until its detector call has begun; None when it was deleted meanwhile."""
+    key = task_lock_key(claim.task_id)
+    try:
+        alive = db.execute_sql(_HOLD_TASK_SQL, {"key": key, "task": str(claim.task_id)}).fetchone()[0]
+    except BaseException:
+        db.execute_sql("SELECT pg_advisory_unlock_shared(%s)", (key,))
+        raise
+    gate = CallGate(key)
+    if not alive:
+        gate.release()
+        return None
+    return gate
 
 
 def end_image(
@@ -284,4 +290,4 @@ def claim_of(image_id: UUID, message_id: str) -> Claim | None:
         .where((Image.id == image_id) & (Image.status == "processing") & (Image.claimed_by == message_id))
         .first()
     )
-    return Claim(image_id, row.task_id, message_id, row.attempts, CallGate(None)) if row else None
+    return Claim(image_id, row.task_id, message_id, row.attempts) if row else None

@@ -16,10 +16,11 @@ from contextlib import suppress
 from pathlib import Path
 from uuid import UUID
 
-from peewee import Field, fn
+from peewee import Field, OperationalError, fn
+from psycopg2.errors import LockNotAvailable
 
 from storage.db import db
-from storage.errors import ImageNotFound, StoreUnavailable, TaskNotFound, WrongState
+from storage.errors import ImageNotFound, StoreUnavailable, TaskBusy, TaskNotFound, WrongState
 from storage.locks import task_lock_key
 from storage.models import Image, Task
 from storage.store import ImageStore, Incoming
@@ -128,21 +129,30 @@ def retry_task(task_id: UUID) -> Task:
     return _begin_run(task_id, "failed", Task.images_failed, "retried")
 
 
-def cancel_task(task_id: UUID) -> None:
+def cancel_task(task_id: UUID, lock_timeout_s: float = 5.0) -> None:
     """Hide the task from the API at once and tell the pipeline to stop working on it.
 
     The task's advisory lock is taken exclusively first, so the flag is set only once every
     claimed image's detector call has begun (``storage.pipeline.CallGate``), and any later claim
-    sees the flag: none begins after.
+    sees the flag: none begins after. The wait for that lock is bounded by ``lock_timeout_s``: a
+    worker stuck before its call begins makes this raise ``TaskBusy`` with nothing changed,
+    instead of holding the request.
     """
-    with db.atomic():
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (task_lock_key(task_id),))
-        hidden = list(
-            Task.update(cancelled=True, version=Task.version + 1, updated_at=fn.now())
-            .where((Task.id == task_id) & ~Task.cancelled)
-            .returning(Task.id)
-            .execute()
-        )
+    try:
+        with db.atomic():
+            db.execute_sql("SELECT set_config('lock_timeout', %s, true)", (f"{int(lock_timeout_s * 1000)}ms",))
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (task_lock_key(task_id),))
+            hidden = list(
+                Task.update(cancelled=True, version=Task.version + 1, updated_at=fn.now())
+                .where((Task.id == task_id) & ~Task.cancelled)
+                .returning(Task.id)
+                .execute()
+            )
+    except OperationalError as error:
+        # peewee wraps the driver's error; 55P03 (lock_not_available) is the timeout, others are outages.
+        if isinstance(getattr(error, "orig", None), LockNotAvailable):
+            raise TaskBusy(f"a worker is still starting the task's detector calls after {lock_timeout_s:g} s") from None
+        raise
     if not hidden:
         raise TaskNotFound(task_id)
 

@@ -157,8 +157,8 @@ def service_env(storage_dir: Path, emulator: Emulator, **extra: str) -> dict[str
         LOG_LEVEL="info",
         PYTHONUNBUFFERED="1",
         # Dramatiq's metrics fork: a port and a multiprocess folder of this instance's own.
-        dramatiq_prom_host="127.0.0.1",
-        dramatiq_prom_port=str(free_port()),
+        WORKER_METRICS_HOST="127.0.0.1",
+        WORKER_METRICS_PORT=str(free_port()),
         dramatiq_prom_db=tempfile.mkdtemp(prefix="facetasks-metrics-"),
     )
     env.update(extra)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
+import psycopg2
+
 from detectors.emulator_faces import make_jpeg
+from tests.conftest import DATABASE_URL, build_client
 from tests.helpers import create_task, upload
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -133,3 +137,35 @@ def test_deleting_a_forming_task_removes_it_and_its_files(client, storage_dir):
     assert client.simulate_delete(f"/api/v1/tasks/{task['id']}").status_code == 404
     assert client.simulate_get("/api/v1/tasks").json["total"] == 0
     assert not path.exists() and not path.parent.exists()
+
+
+def test_a_delete_waits_a_bounded_time_for_a_held_task_then_answers_503_and_204_once_it_is_free(
+    clean_db, storage_dir, pipeline
+):
+    client = build_client(storage_dir, pipeline, delete_lock_timeout_s=1)
+    task = create_task(client)
+    image = upload(client, task["id"], make_jpeg(faces=[]), "a.jpg").json
+    # A second connection holds the task as a worker does between its claim and its call's start.
+    holder = psycopg2.connect(DATABASE_URL)
+    holder.autocommit = True
+    try:
+        holder.cursor().execute("SELECT pg_advisory_lock_shared(task_lock_key(%s))", (task["id"],))
+        started = time.monotonic()
+        busy = client.simulate_delete(f"/api/v1/tasks/{task['id']}")
+        waited = time.monotonic() - started
+
+        assert busy.status_code == 503
+        assert 1.0 <= waited < 3.0
+        assert busy.headers["Retry-After"] == "5"
+        assert busy.json == {
+            "title": "Task busy",
+            "description": "A worker is still starting the task's detector calls after 1 s; nothing was changed. "
+                           "Try again shortly.",
+        }
+        assert client.simulate_get(f"/api/v1/tasks/{task['id']}").json["images"][0]["id"] == image["id"]
+    finally:
+        holder.close()
+
+    assert client.simulate_delete(f"/api/v1/tasks/{task['id']}").status_code == 204
+    assert client.simulate_get(f"/api/v1/tasks/{task['id']}").status_code == 404
+    assert not (storage_dir / task["id"]).exists()

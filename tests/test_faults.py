@@ -9,7 +9,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import requests
 from dramatiq import Message
+from prometheus_client.parser import text_string_to_metric_families
 
 from actors.messages import AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE
 from service.processes import wait_until
@@ -42,6 +44,12 @@ def emu(emulator):
     emulator.reset()
 
 
+def worker_metric(service: ServiceProcess, name: str, **labels: str) -> float:
+    text = requests.get(f"http://127.0.0.1:{service.env['WORKER_METRICS_PORT']}/metrics", timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and sample.labels == labels)
+
+
 def rows_of(task_id: str) -> int:
     with db.connection_context():
         return Task.select().where(Task.id == task_id).count() + Image.select().where(Image.task == task_id).count()
@@ -56,6 +64,11 @@ def test_a_worker_killed_mid_task_loses_no_image_and_counts_none_twice(service, 
     assert_exact(task, images, stats)
     assert "workers exited" in service.log.read_text()  # the supervisor brought them back
     service.wait_for_workers()
+    # At least once: the images the killed worker was calling the detector for were called again, and
+    # counted (a claim killed in the milliseconds before its call would count once more than the emulator saw).
+    repeats = sum(calls - 1 for calls in emu.stats()["detect_calls_by_sha256"].values())
+    assert repeats >= 1
+    assert worker_metric(service, "facetasks_detector_calls_repeated_total", detector="facecloud") >= repeats
 
 
 def test_messages_delivered_twice_call_the_detector_once_per_image(service, emu, pipeline):

@@ -72,7 +72,8 @@ def test_the_worker_command_carries_the_configured_concurrency_or_the_detectors_
 def test_the_environment_a_harness_hands_on_keeps_none_of_the_services_or_its_libraries_settings():
     shell = {"PATH": "/usr/bin", "HOME": "/root", "LOCAL_MIN_SCORE": "0.9", "TASK_WINDOW": "3",
              "WEBHOOK_SECRET": "s", "WEBHOOK_ALLOWED_HOSTS": "a", "STORAGE_URL": "s3://b", "DETECTOR": "local",
-             "AWS_REGION": "x", "dramatiq_prom_port": "1", "prometheus_multiproc_dir": "/tmp/p", "PORT": "1"}
+             "AWS_REGION": "x", "dramatiq_prom_port": "1", "WORKER_METRICS_PORT": "9",
+             "prometheus_multiproc_dir": "/tmp/p", "PORT": "1"}
 
     assert without_settings(shell) == {"PATH": "/usr/bin", "HOME": "/root"}
 

@@ -2,8 +2,8 @@
 
 * Reads (workers stopped): a 100-image and a big task of 3 faces per image, rows seeded straight
   into storage; p50/p99 of the summary, of page 1 and of the last page of images (100 a page),
-  and of the list of 100 tasks with the small one among them, then with the big one; the
-  ratio big : small of each (flat means 1).
+  of the list of 100 tasks with the small one among them, and of a /metrics scrape, then with
+  the big one; the ratio big : small of each (flat means 1).
 * The whole big task streamed, and its faces as CSV: seconds, and the API's peak RSS growth (VmHWM).
 * ``POST …/start`` of a forming big task (rows only): latency, then the queues' depths.
 * Fairness: with the emulator at ``scale_latency_ms`` and 2 x 8 workers, a 10-image task alone,
@@ -36,13 +36,16 @@ def _peak_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for {pid}")
 
 
-def _reads(api: str, task_id: str, images: int) -> dict[str, Any]:
+def _reads(base: str, task_id: str, images: int) -> dict[str, Any]:
     last = max(1, -(-images // PAGE_SIZE))
+    api = f"{base}/api/v1"
     urls = {
         "summary": f"{api}/tasks/{task_id}?images=false",
         "page_1": f"{api}/tasks/{task_id}/images?page=1&page_size={PAGE_SIZE}",
         "last_page": f"{api}/tasks/{task_id}/images?page={last}&page_size={PAGE_SIZE}",
         "list_100": f"{api}/tasks?page_size=100",
+        # A Prometheus scrape: tasks and images by status, whatever the number of images kept.
+        "metrics": f"{base}/metrics",
     }
     return {name: run_in_process(url, "get", 1, REQUESTS_S, MAX_REQUESTS) for name, url in urls.items()}
 
@@ -125,9 +128,9 @@ def run(ctx: Context) -> dict[str, Any]:
         seed.completed_task(1, 3)
     small = seed.completed_task(100, 3)
     requests.get(f"{api}/tasks/{small}", timeout=60).raise_for_status()
-    small_reads = _reads(api, small, 100)
+    small_reads = _reads(ctx.stack.url, small, 100)
     big = seed.completed_task(sizes.scale_images, 3)
-    big_reads = _reads(api, big, sizes.scale_images)
+    big_reads = _reads(ctx.stack.url, big, sizes.scale_images)
     stream = _stream(ctx, f"{api}/tasks/{big}")
     csv_stream = _stream(ctx, f"{api}/tasks/{big}/faces.csv")
 
