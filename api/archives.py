@@ -10,8 +10,14 @@ anything is added:
 * what it unpacks to: ``MAX_ARCHIVE_BYTES`` again (413; JPEGs barely compress, so a real archive of
   photos unpacks to about its own size) and ``MAX_MEMBERS`` members (413);
 * a ZIP member that claims to expand more than ``BOMB_RATIO`` times: a zip bomb (422);
-* a damaged or truncated archive: 422, and none of its images is kept (all or nothing);
+* a TAR member header (pax, GNU long name) over ``tar_stream.HEADER_LIMIT`` bytes: 413, refused
+  before it is read (``api.tar_stream`` counts every byte it inflates, and stops at the end of the
+  archive);
+* a damaged or truncated archive, or a compressed stream that does not decompress: 422, and none of
+  its images is kept (all or nothing);
 * an archive none of whose members is a JPEG that can be added: 422 naming the first few rejected;
+* a ZIP member that is encrypted or compressed by a method Python cannot read (Deflate64, AES, …):
+  rejected, not fatal;
 * each member: ``MAX_IMAGE_BYTES``, ``MAX_IMAGE_PIXELS`` and the JPEG check, as a single upload
   (rejected, not fatal).
 An archive inside the archive is not opened: it is "not a JPEG".
@@ -19,8 +25,7 @@ An archive inside the archive is not opened: it is "not a JPEG".
 
 from __future__ import annotations
 
-import gzip
-import tarfile
+import lzma
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -32,6 +37,7 @@ import falcon
 from api.errors import sentence
 from api.member_names import hidden, image_name
 from api.names import name_problem
+from api.tar_stream import HEADER_LIMIT, DamagedArchive, HeaderTooLarge, UnpackedTooLarge, tar_members
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 
 ARCHIVE_TYPES = {
@@ -48,7 +54,10 @@ MAX_MEMBERS = 10_000
 BOMB_RATIO = 100
 _BOMB_MIN_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
-_DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile)
+# Raised while a member is read: its stored bytes do not decompress, or do not match their checksum.
+_READ_DAMAGE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError)
+_DAMAGE = (zipfile.BadZipFile, DamagedArchive)
+_ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 
 class Limits(NamedTuple):
@@ -94,6 +103,14 @@ def unpack(archive: Path, kind: str, folder: Path, limits: Limits) -> tuple[list
             title="Damaged archive",
             description=f"The archive is damaged or truncated ({error}); none of its images was added.",
         ) from None
+    except UnpackedTooLarge:
+        raise _too_big(max_bytes, "An archive may unpack to") from None
+    except HeaderTooLarge as error:
+        raise falcon.HTTPContentTooLarge(
+            title="Archive header too large",
+            description=f"A member's extended header (pax or GNU long name) may be at most {HEADER_LIMIT} bytes; "
+            f"this archive has {error}. None of its images was added.",
+        ) from None
     return accepted, rejected
 
 
@@ -103,7 +120,7 @@ def _write_member(name: str, source: BinaryIO, path: Path, limits: Limits) -> Ac
         return Rejected(name[:255], "Invalid name", f"The member's path, the image's name, {problem}.")
     size = 0
     with source, path.open("wb") as target:
-        while chunk := source.read(_CHUNK):
+        while chunk := _read(source):
             size += len(chunk)
             if size > limits.image_bytes:
                 return Rejected(name, "Image too large", f"An image may be at most {limits.image_bytes} bytes.")
@@ -117,6 +134,13 @@ def _write_member(name: str, source: BinaryIO, path: Path, limits: Limits) -> Ac
     except CorruptJpegError as error:
         return Rejected(name, "Corrupt JPEG", f"{sentence(error)}.")
     return Accepted(path, size, name)
+
+
+def _read(source: BinaryIO) -> bytes:
+    try:
+        return source.read(_CHUNK)
+    except _READ_DAMAGE as error:  # OSError: bz2's word for bad data; the writing side is outside this try
+        raise DamagedArchive(f"a member does not decompress: {error}") from None
 
 
 def _skip(name: str, is_file: bool, is_link: bool) -> Rejected | None:
@@ -154,25 +178,33 @@ def _zip_members(archive: Path, max_bytes: int) -> Iterator[tuple[str, BinaryIO 
                     f"times; nothing was added.",
                 )
             is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-            skipped = _skip(info.filename, not info.is_dir(), is_link)
+            skipped = _skip(info.filename, not info.is_dir(), is_link) or _unreadable_zip_member(info)
             yield info.filename, skipped or zip_file.open(info)
 
 
+def _unreadable_zip_member(info: zipfile.ZipInfo) -> Rejected | None:
+    if info.flag_bits & 0x1:  # AES-encrypted members set this bit too
+        return Rejected(info.filename, "Encrypted", "Encrypted members cannot be read; add the photo unencrypted.")
+    if info.compress_type not in _ZIP_METHODS:
+        return Rejected(info.filename, "Unsupported compression",
+                        f"Compression method {info.compress_type} (such as Deflate64) cannot be read; "
+                        f"store the photo, or compress it with Deflate.")
+    return None
+
+
 def _tar_members(archive: Path, max_bytes: int) -> Iterator[tuple[str, BinaryIO | Rejected]]:
-    unpacked = 0
-    with tarfile.open(archive, mode="r:*") as tar_file:
-        for count, info in enumerate(tar_file, 1):
+    declared = 0
+    with archive.open("rb") as raw:
+        for count, (member, data) in enumerate(tar_members(raw, max_bytes), 1):
             if count > MAX_MEMBERS:
                 raise _too_many()
-            unpacked += info.size
-            if unpacked > max_bytes:
-                raise _too_big(max_bytes, "An archive may unpack to")
-            skipped = _skip(info.name, info.isreg(), info.issym() or info.islnk())
-            yield info.name, skipped or tar_file.extractfile(info)
-        # Read to the very end, so that a gzip stream cut after the last member is found damaged too
-        # (its checksum and length come last).
-        while tar_file.fileobj.read(_CHUNK):
-            pass
+            declared += member.size  # refused before the bytes are inflated, when the headers say so
+            if declared > max_bytes:
+                raise UnpackedTooLarge
+            skipped = _skip(member.name, member.is_file, member.is_link)
+            if not skipped and member.unreadable:
+                skipped = Rejected(member.name, "Not a file", member.unreadable)
+            yield member.name, skipped or data
 
 
 def too_large_archive(max_bytes: int) -> falcon.HTTPError:

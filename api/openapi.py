@@ -138,9 +138,11 @@ def _schemas() -> Schema:
             "rejected": {"type": "array", "items": closed({
                 "name": {"type": "string"}, "title": {"type": "string", "minLength": 1},
                 "description": {"type": "string", "minLength": 1},
-            }), "description": "Members skipped: directories, links, hidden files, not JPEG, too large."},
+            }), "description": "Members skipped: directories, links, hidden files, not JPEG, too large, "
+                              "encrypted or compressed by a method that cannot be read (Deflate64, AES)."},
         }, "All or nothing: a damaged archive (422), a zip bomb (422), one with no JPEG to add (422) or one past "
-           "MAX_ARCHIVE_BYTES or its member count (413) adds no image."),
+           "MAX_ARCHIVE_BYTES or its member count, or with a member header (pax, GNU long name) over 4 KiB (413) "
+           "adds no image."),
         "ImagePage": closed({
             "items": {"type": "array", "items": ref("Image"), "maxItems": images.MAX_PAGE_SIZE},
             "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
@@ -168,7 +170,8 @@ _ERRORS = {
     404: "No such task or image (a malformed id included).",
     409: "The task is not in a state that allows this.",
     413: "The image is larger than MAX_IMAGE_BYTES; an archive larger, or unpacking to more, than "
-         "MAX_ARCHIVE_BYTES, or with more than 10,000 members.",
+         "MAX_ARCHIVE_BYTES, with more than 10,000 members, or with a member header (pax, GNU long name) "
+         "over 4 KiB.",
     415: "Not a JPEG (judged by content, whatever the declared type).",
     422: "An image that cannot be processed: a JPEG that does not decode (truncated or corrupt) on upload; "
          "too many pixels to draw on for …/annotated; a damaged archive, a zip bomb, or an archive with no JPEG "

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import os
+import sys
 import tarfile
+import time
 import uuid
 import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from api.archives import MAX_MEMBERS
 from detectors.emulator_faces import make_jpeg
-from tests.conftest import MAX_IMAGE_BYTES, build_client
+from tests.conftest import MAX_IMAGE_BYTES, build_client, service_env
 from tests.helpers import create_task
+from tests.service_process import ServiceProcess
 
 JPEGS = {f"event/{i:02}.jpg": make_jpeg(faces=[], color=(i, 40, 80)) for i in range(3)}
 
@@ -188,3 +196,209 @@ def test_an_archive_for_a_started_task_is_a_409_and_for_no_task_a_404(client):
 
     assert late.status_code == 409 and len(images_of(client, task["id"])) == 3
     assert nowhere.status_code == 404
+
+
+# Hostile archives, against the API as its own process (python -m service.api_server): what it answers, in
+# how long, and how much its peak memory (VmHWM) grew meanwhile.
+HOSTILE_UNPACK_LIMIT = 256 * 1024 * 1024  # inflating past it to a 413 takes about a second
+MAX_SECONDS = 10
+MAX_RSS_GROWTH = 150 * 1024 * 1024
+
+
+class Answer(NamedTuple):
+    status: int
+    body: dict
+    seconds: float
+    rss_growth: int
+
+
+@pytest.fixture(scope="module")
+def api(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[ServiceProcess]:
+    env = service_env(storage_dir, emulator, MAX_ARCHIVE_BYTES=str(HOSTILE_UNPACK_LIMIT))
+    folder = tmp_path_factory.mktemp("hostile")
+    running = ServiceProcess(env, folder / "api.log", command=[sys.executable, "-m", "service.api_server"]).start()
+    yield running
+    assert running.stop() == 0
+    assert "Traceback" not in running.log.read_text()
+
+
+def peak_rss(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:", 1)[1].split()[0]) * 1024
+
+
+def sent(api: ServiceProcess, body: bytes | Path, content_type: str) -> tuple[str, Answer]:
+    """A new task and the answer to ``body`` posted into it (a file is streamed)."""
+    task_id = api.http.post(f"{api.url}/api/v1/tasks", json={}).json()["id"]
+    pid = api.proc.pid
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak starts again from the present size
+    before = peak_rss(pid)
+    started = time.monotonic()
+    with body.open("rb") if isinstance(body, Path) else io.BytesIO(body) as data:
+        response = api.http.post(f"{api.url}/api/v1/tasks/{task_id}/images", data=data,
+                                 headers={"Content-Type": content_type})
+    answer = Answer(response.status_code, response.json(), time.monotonic() - started, peak_rss(pid) - before)
+    assert answer.seconds < MAX_SECONDS and answer.rss_growth < MAX_RSS_GROWTH, answer
+    return task_id, answer
+
+
+def stored_names(api: ServiceProcess, task_id: str) -> list[str]:
+    return [i["name"] for i in api.task(task_id).json()["images"]]
+
+
+def tar_block(name: str, size: int, kind: bytes = tarfile.REGTYPE) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.type = size, kind
+    return info.tobuf(tarfile.USTAR_FORMAT)
+
+
+def padding(size: int) -> bytes:
+    return bytes(-size % 512)
+
+
+def pax_path_archive(path: Path, length: int) -> Path:
+    """A .tar.gz whose one JPEG has a pax ``path`` record ``length`` bytes long, written as a stream."""
+    head = f"{length} path=".encode()
+    value, chunk = length - len(head) - 1, b"a" * (1 << 20)
+    with gzip.open(path, "wb") as archive:
+        archive.write(tar_block("././@PaxHeader", length, tarfile.XHDTYPE) + head)
+        for _ in range(value // len(chunk)):
+            archive.write(chunk)
+        archive.write(b"a" * (value % len(chunk)) + b"\n" + padding(length))
+        photo = JPEGS["event/00.jpg"]
+        archive.write(tar_block("photo.jpg", len(photo)) + photo + padding(len(photo)) + bytes(1024))
+    return path
+
+
+def zeros_deflated(megabytes: int) -> tuple[bytes, bytes]:
+    """A gzip member's start, then ``megabytes`` MiB of zeros as deflate blocks that each stand alone (a full
+    flush resets the window), so the member is made without ever holding what it inflates to."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    start = packer.compress(b"") + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(bytes(1 << 20)) + packer.flush(zlib.Z_FULL_FLUSH)
+    return start, block * megabytes
+
+
+def tar_then_zeros_in_one_gzip(megabytes: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    archive = packer.compress(tar_of(JPEGS, mode="w")) + packer.flush(zlib.Z_FULL_FLUSH)
+    return archive + zeros_deflated(megabytes)[1]
+
+
+def zip_with_odd_member(odd: str, flags: int, method: int | None = None) -> bytes:
+    """``JPEGS`` and ``odd`` in a ZIP whose ``odd`` member has these flag bits and compression method."""
+    data = bytearray(zip_of({**JPEGS, odd: make_jpeg(faces=[])}, zipfile.ZIP_STORED))
+    local = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(odd).header_offset
+    central = data.rindex(odd.encode()) - 46
+    for flag_at, method_at in ((local + 6, local + 8), (central + 8, central + 10)):
+        data[flag_at] |= flags
+        if method is not None:
+            data[method_at : method_at + 2] = method.to_bytes(2, "little")
+    return bytes(data)
+
+
+def corrupted(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes(b ^ 0x55 for b in data[middle : middle + 64]) + data[middle + 64 :]
+
+
+def test_a_pax_path_of_512_mb_is_refused_before_it_is_read(api, tmp_path):
+    archive = pax_path_archive(tmp_path / "pax.tar.gz", 512 * 1024 * 1024)
+    assert archive.stat().st_size < 2 * 1024 * 1024
+
+    task_id, answer = sent(api, archive, "application/gzip")
+
+    assert (answer.status, answer.body) == (413, {
+        "title": "Archive header too large",
+        "description": "A member's extended header (pax or GNU long name) may be at most 4096 bytes; this archive "
+                       "has a pax header of 536870912 bytes. None of its images was added.",
+    })
+    assert stored_names(api, task_id) == []
+
+
+@pytest.mark.parametrize(("kind", "what"), [
+    (tarfile.GNUTYPE_LONGNAME, "GNU long name"), (tarfile.GNUTYPE_LONGLINK, "GNU long link"),
+    (tarfile.XGLTYPE, "global pax"),
+])
+def test_a_gnu_long_name_or_a_global_pax_header_over_4_kib_is_refused(api, kind, what):
+    body = tar_block("././@LongLink", 4097, kind) + b"n" * 4097 + padding(4097) + tar_of(JPEGS, mode="w")
+
+    _, answer = sent(api, body, "application/x-tar")
+
+    assert answer.status == 413 and answer.body["title"] == "Archive header too large"
+    assert f"this archive has a {what} header of 4097 bytes" in answer.body["description"]
+
+
+def test_pax_and_gnu_names_within_the_bound_name_their_images(api):
+    long_name = "event/" + "x" * 140 + ".jpg"
+    members = {"événement/00.jpg": JPEGS["event/00.jpg"], long_name: JPEGS["event/01.jpg"]}
+    pax = tar_of(members, mode="w:gz")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as gnu:
+        info = tarfile.TarInfo(long_name.replace("event/", "gnu/"))
+        info.size = len(JPEGS["event/02.jpg"])
+        gnu.addfile(info, io.BytesIO(JPEGS["event/02.jpg"]))
+
+    task_id, answer = sent(api, pax, "application/gzip")
+    gnu_task, gnu_answer = sent(api, buffer.getvalue(), "application/x-tar")
+
+    assert answer.status == 201 and [i["name"] for i in answer.body["items"]] == list(members)
+    assert stored_names(api, task_id) == list(members)
+    assert gnu_answer.status == 201 and stored_names(api, gnu_task) == [long_name.replace("event/", "gnu/")]
+
+
+def test_a_24_mb_upload_of_a_tar_gz_then_gzipped_zeros_stops_at_the_end_of_the_archive(api):
+    start, zeros = zeros_deflated(24 * 1024)
+    body = tar_of(JPEGS) + start + zeros
+    assert len(body) > 24 * 1024 * 1024
+
+    task_id, answer = sent(api, body, "application/gzip")
+
+    assert answer.status == 201 and answer.body["rejected"] == []
+    assert stored_names(api, task_id) == list(JPEGS)
+
+
+def test_zeros_after_the_end_of_the_archive_in_its_own_gzip_stream_count_until_the_limit(api):
+    _, answer = sent(api, tar_then_zeros_in_one_gzip(512), "application/gzip")
+
+    assert (answer.status, answer.body) == (413, {
+        "title": "Archive too large", "description": f"An archive may unpack to at most {HOSTILE_UNPACK_LIMIT} bytes.",
+    })
+
+
+@pytest.mark.parametrize(("flags", "method", "title", "description"), [
+    (0x1, None, "Encrypted", "Encrypted members cannot be read; add the photo unencrypted."),
+    (0x1, 99, "Encrypted", "Encrypted members cannot be read; add the photo unencrypted."),
+    (0, 9, "Unsupported compression",
+     "Compression method 9 (such as Deflate64) cannot be read; store the photo, or compress it with Deflate."),
+    (0, 98, "Unsupported compression",
+     "Compression method 98 (such as Deflate64) cannot be read; store the photo, or compress it with Deflate."),
+], ids=["zipcrypto", "aes", "deflate64", "ppmd"])
+def test_a_zip_member_python_cannot_read_is_rejected_and_the_others_kept(api, flags, method, title, description):
+    task_id, answer = sent(api, zip_with_odd_member("secret.jpg", flags, method), "application/zip")
+
+    assert answer.status == 201
+    assert answer.body["rejected"] == [{"name": "secret.jpg", "title": title, "description": description}]
+    assert stored_names(api, task_id) == list(JPEGS)
+
+
+@pytest.mark.parametrize("mode", ["w:xz", "w:bz2"])
+def test_an_xz_or_bzip2_tar_is_read_and_a_damaged_one_is_a_422(api, mode):
+    archive = tar_of({**JPEGS, "noise.jpg": os.urandom(200_000)}, mode=mode)
+
+    task_id, answer = sent(api, archive, "application/x-tar")
+    damaged_task, damaged = sent(api, corrupted(archive), "application/x-tar")
+
+    assert answer.status == 201 and stored_names(api, task_id) == list(JPEGS)
+    assert damaged.status == 422 and damaged.body["title"] == "Damaged archive"
+    assert "none of its images was added" in damaged.body["description"]
+    assert stored_names(api, damaged_task) == []
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA, zipfile.ZIP_DEFLATED])
+def test_a_zip_member_whose_data_does_not_decompress_is_a_422(api, method):
+    archive = zip_of({"noise.jpg": os.urandom(200_000)}, method)
+
+    _, answer = sent(api, corrupted(archive), "application/zip")
+
+    assert answer.status == 422 and answer.body["title"] == "Damaged archive"
