@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from service.run import api_command, worker_command
 from service.settings import Settings, SettingsError, setting_names, without_settings
 from service.workers import dramatiq_command
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_an_empty_environment_gives_the_documented_defaults():
@@ -84,3 +89,11 @@ def test_every_variable_the_settings_read_is_known_by_name():
     assert {"DATABASE_URL", "RABBITMQ_URL", "STORAGE_DIR", "STORAGE_URL", "TASK_WINDOW", "LOCAL_MIN_SCORE",
             "WEBHOOK_ALLOWED_HOSTS", "RABBITMQ_CA_FILE", "HOUSEKEEPING_INTERVAL_S"} <= names
     assert all(name.isupper() for name in names)
+
+
+def test_every_setting_is_documented_and_in_the_example_environment_file():
+    documented = (ROOT / "docs" / "settings.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+
+    assert sorted(name for name in setting_names() if f"`{name}`" not in documented) == []
+    assert sorted(name for name in setting_names() if not re.search(rf"^#? ?{name}=", example, re.M)) == []
