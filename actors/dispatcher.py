@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from actors.messages import Pipeline
+from actors.messages import Pipeline, QueueUnavailable, UnsentImages
 from storage import dispatch
 
 
@@ -26,7 +26,11 @@ class Dispatcher:
         return self.send(dispatch.queue_up(task_id, self.window, from_start=from_start))
 
     def send(self, image_ids: Sequence[UUID]) -> int:
+        """Publish and mark ``image_ids``; ``UnsentImages`` names them when the broker refused."""
         if image_ids:
-            self.pipeline.detect_images(image_ids)
+            try:
+                self.pipeline.detect_images(image_ids)
+            except QueueUnavailable as error:
+                raise UnsentImages(error, image_ids) from error
             dispatch.mark_sent(image_ids)
         return len(image_ids)

@@ -54,8 +54,9 @@ class Housekeeper:
                 logger.warning("housekeeping: %d images held too long were queued again", released)
             unsent = sweeps.unsent_images(self.settings.unsent_after_s, self.settings.stale_claim_s, RESEND_BATCH)
             if unsent:
-                logger.warning("housekeeping: sending %d queued images that had no message", len(unsent))
+                # Logged once sent: while the broker is down this fails every sweep, and says so once.
                 self.dispatcher.send(unsent)
+                logger.warning("housekeeping: sent %d queued images that had no message", len(unsent))
             for task_id in sweeps.stalled_runs(self.settings.unsent_after_s):
                 sent = self.dispatcher.fill(task_id, from_start=True)
                 if sent:
@@ -107,11 +108,17 @@ def run() -> int:
     store = open_store(settings.image_store_url, settings.s3_endpoint_url)
     broker = make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)
     keeper = Housekeeper(Pipeline(broker), store, settings)
+    broker_down = False  # an outage is logged once, its end once: not once per sweep
     while True:
         try:
             keeper.sweep()
+            if broker_down:
+                logger.warning("housekeeping: RabbitMQ reachable again, sweeping")
+                broker_down = False
         except QueueUnavailable as error:
-            logger.warning("housekeeping skipped: %s", error)
+            if not broker_down:
+                logger.warning("housekeeping waits for RabbitMQ: %s", error)
+                broker_down = True
         except Exception:
             # Postgres down, a bad row: log it and try again next time rather than die.
             logger.exception("housekeeping sweep failed")

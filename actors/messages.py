@@ -7,7 +7,7 @@ actors' code (the API never imports a detector).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 import pika
@@ -39,6 +39,14 @@ def broker_error_reason(error: BaseException) -> str:
     while error.args and isinstance(error.args[0], BaseException):
         error = error.args[0]
     return str(error) or type(error).__name__
+
+
+class UnsentImages(QueueUnavailable):
+    """Images committed as queued whose detect messages RabbitMQ did not take."""
+
+    def __init__(self, error: QueueUnavailable, image_ids: Sequence[UUID]) -> None:
+        super().__init__(str(error))
+        self.image_ids = image_ids
 
 
 def _message(queue: str, actor: str, *args: str | int) -> Message:
@@ -79,19 +87,26 @@ class Pipeline:
         if len(messages) == 1:
             self._send(messages[0])
             return
-        try:
-            self.broker.declare_queue(DETECT_QUEUE, ensure=True)
-            channel = self._batch_channel()
-            for start in range(0, len(messages), PUBLISH_BATCH):
-                for message in messages[start : start + PUBLISH_BATCH]:
-                    channel.basic_publish(
-                        exchange="", routing_key=DETECT_QUEUE, body=message.encode(), properties=_PERSISTENT
-                    )
-                channel.tx_commit()
-        except _BROKER_ERRORS as error:
-            self._batch.channel = None
-            del self.broker.connection
-            raise QueueUnavailable(f"RabbitMQ refused the messages: {error}") from error
+        # A connection the broker closed (a restart since this thread last published) is replaced once.
+        for attempt in range(2):
+            try:
+                self._publish_batches(messages)
+                return
+            except _BROKER_ERRORS as error:
+                self._batch.channel = None
+                del self.broker.connection
+                if attempt:
+                    raise QueueUnavailable(f"RabbitMQ refused the messages: {error}") from error
+
+    def _publish_batches(self, messages: list[Message]) -> None:
+        self.broker.declare_queue(DETECT_QUEUE, ensure=True)
+        channel = self._batch_channel()
+        for start in range(0, len(messages), PUBLISH_BATCH):
+            for message in messages[start : start + PUBLISH_BATCH]:
+                channel.basic_publish(
+                    exchange="", routing_key=DETECT_QUEUE, body=message.encode(), properties=_PERSISTENT
+                )
+            channel.tx_commit()
 
     def _batch_channel(self):
         """This thread's transactional channel, on the broker's connection of this thread."""

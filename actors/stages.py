@@ -10,7 +10,8 @@ from uuid import UUID
 from dramatiq.middleware import CurrentMessage
 
 from actors.dispatcher import Dispatcher
-from actors.messages import Pipeline, QueueUnavailable
+from actors.messages import Pipeline, UnsentImages
+from actors.outage import BrokerOutage
 from detectors.base import Detector, Face
 from storage import pipeline as states
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_pixels
@@ -23,8 +24,9 @@ logger = logging.getLogger(__name__)
 class Stages:
     def __init__(
         self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int,
-        max_pixels: int, count_repeat: Callable[[], None],
+        max_pixels: int, count_repeat: Callable[[], None], outage: BrokerOutage,
     ) -> None:
+        self.outage = outage
         self.detector = detector
         self.count_repeat = count_repeat
         self.store = store
@@ -87,7 +89,12 @@ class Stages:
 
     def dispatch_task(self, task_id: str) -> None:
         """Queue the first window of a run that was just started or retried; safe to run twice."""
-        sent = self.dispatcher.fill(UUID(task_id))
+        try:
+            sent = self.dispatcher.fill(UUID(task_id))
+        except UnsentImages as error:
+            # Committed as queued: the window is full of them, so a retry of this message would send none.
+            self.outage.lost(str(error), error.image_ids)
+            return
         logger.info("task %s: %d images queued", task_id, sent)
 
     def aggregate_task(self, task_id: str) -> None:
@@ -127,9 +134,10 @@ class Stages:
         if ended.queued is not None:
             try:
                 self.dispatcher.send([ended.queued])
-            except QueueUnavailable as error:
-                # Committed as queued and unsent: housekeeping sends it.
-                logger.warning("image %s of task %s: not sent yet: %s", ended.queued, claim.task_id, error)
+            except UnsentImages as error:
+                # Committed as queued and unsent: sent when the broker is back (by housekeeping if this
+                # process dies first).
+                self.outage.lost(str(error), error.image_ids)
         if ended.remaining == 0:
             self.pipeline.aggregate(claim.task_id)
 

@@ -33,6 +33,7 @@ from actors.messages import (
     Pipeline,
 )
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
+from actors.outage import BrokerOutage
 from actors.stages import Stages
 from actors.webhooks import WebhookSender
 from detectors.base import BadImageError, Detector, DetectorAuthError
@@ -137,9 +138,13 @@ def setup() -> None:
     pipeline = Pipeline(broker)
     store = open_store(settings.image_store_url, settings.s3_endpoint_url, settings.worker_threads)
     store.watch(StoreMetrics(None).observe)  # registry=None: multiprocess mode, after metrics.enable()
+    dispatcher = Dispatcher(pipeline, settings.task_window)
+    outage = BrokerOutage(dispatcher)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(outage.log_filter())
     stages = Stages(
-        detector, store, pipeline, Dispatcher(pipeline, settings.task_window),
-        settings.max_attempts, settings.max_image_pixels, detector.count_repeat,
+        detector, store, pipeline, dispatcher, settings.max_attempts, settings.max_image_pixels,
+        detector.count_repeat, outage,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.

@@ -1,4 +1,4 @@
-"""Query parameters shared by the list routes: a status filter and page numbers."""
+"""Query parameters: a status filter and page numbers (the list routes), booleans."""
 
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ def status_filter(req: falcon.Request, statuses: tuple[str, ...]) -> str | None:
     if status is not None and status not in statuses:
         raise falcon.HTTPInvalidParam(f"it must be one of {', '.join(statuses)}", "status")
     return status
+
+
+def flag(req: falcon.Request, name: str, default: bool) -> bool:
+    """``?name=true`` or ``false`` (Falcon's ``1``/``0``, ``yes``/``no``... too), ``default`` when absent.
+
+    Empty (``?images=``) is a 400 like any other value that is not a boolean: Falcon would read it as true.
+    """
+    if req.get_param(name) == "":
+        raise falcon.HTTPInvalidParam('The value of the parameter must be "true" or "false", not empty.', name)
+    return req.get_param_as_bool(name, default=default)
 
 
 def paging(req: falcon.Request, default_size: int, max_size: int) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from api import serialize
 from api.callbacks import checked_callback
 from api.etag import not_modified
 from api.names import checked_name
-from api.params import paging, status_filter
+from api.params import flag, paging, status_filter
 from storage.models import TASK_STATUSES, Task
 from storage.reports import find_summary, stream_task, task_page
 from storage.store import ImageStore
@@ -65,7 +65,7 @@ class TaskItem:
         self.lock_timeout_s = lock_timeout_s
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
-        with_images = req.get_param_as_bool("images", default=True)
+        with_images = flag(req, "images", default=True)
         task = find_summary(task_id)
         if not_modified(req, resp, task, images=with_images):
             return

@@ -137,6 +137,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str, str]] = [
      "Invalid parameter", "…page_size…"),
     ("images=maybe", "GET", "/api/v1/tasks/{forming}", {"params": {"images": "maybe"}}, 400, "Invalid parameter",
      "…images…"),
+    ("images empty", "GET", "/api/v1/tasks/{forming}", {"query_string": "images="}, 400, "Invalid parameter",
+     'The "images" parameter is invalid. The value of the parameter must be "true" or "false", not empty.'),
     # --- ids and states
     ("a malformed task id", "GET", "/api/v1/tasks/123", {}, 404, *BAD_ID_404),
     ("deleting an unknown task", "DELETE", f"/api/v1/tasks/{UNKNOWN}", {}, 404, "Task not found",

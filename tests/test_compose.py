@@ -562,6 +562,16 @@ def test_make_env_fills_every_password_with_a_random_url_safe_value_and_never_ov
     assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
 
 
+def test_git_ignores_the_secret_files_make_env_and_the_tls_override_create() -> None:
+    secrets = [".env", "tls/server.key", "tls/server.pem", "tls/ca.pem", "client.key"]
+    checked = subprocess.run(["git", "check-ignore", "--no-index", *secrets], cwd=ROOT, capture_output=True,
+                             text=True, timeout=30, check=False)
+
+    assert checked.stdout.split() == secrets
+    assert subprocess.run(["git", "check-ignore", "-q", "--no-index", ".env.example"], cwd=ROOT,
+                          timeout=30, check=False).returncode == 1
+
+
 # ---------------------------------------------------------------------------------------------- PostgreSQL
 
 

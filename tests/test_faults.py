@@ -14,7 +14,7 @@ from dramatiq import Message
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.messages import AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE
-from service.processes import wait_until
+from service.processes import answers, wait_until
 from storage.db import db
 from storage.dispatch import queue_up
 from storage.models import Image, Task
@@ -45,7 +45,10 @@ def emu(emulator):
 
 
 def worker_metric(service: ServiceProcess, name: str, **labels: str) -> float:
-    text = requests.get(f"http://127.0.0.1:{service.env['WORKER_METRICS_PORT']}/metrics", timeout=10).text
+    url = f"http://127.0.0.1:{service.env['WORKER_METRICS_PORT']}/metrics"
+    # Dramatiq starts the exporter once its worker processes are up: after a restart, a moment later.
+    wait_until(lambda: answers(url), 30, "the worker metrics exporter", poll_s=0.2)
+    text = requests.get(url, timeout=10).text
     return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
                if sample.name == name and sample.labels == labels)
 

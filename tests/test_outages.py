@@ -5,12 +5,14 @@ runs may go on beside this one. Each ends with the task exactly as DESIGN.md say
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from service.processes import wait_until
 from storage.db import db, init_db
+from storage.models import Image
 from tests.conftest import service_env
 from tests.faults import assert_exact, numbered_images, running_task
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
@@ -44,7 +46,9 @@ def service(
     env = service_env(
         storage_dir, emulator, DATABASE_URL=database_url, RABBITMQ_URL=private_rabbitmq.url(),
         WORKER_PROCESSES="2", WORKER_THREADS="2",
-        HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5",
+        # The unsent sweep at its default: what the broker's return sends must not wait for it. A small
+        # window, so that images ending during an outage queue successors.
+        HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="60", STALE_CLAIM_S="5", TASK_WINDOW="4",
     )
     running = ServiceProcess(env, tmp_path_factory.mktemp("outages") / "service.log").start()
     # This module's own reads of rows (assert_exact's audit) go to the private cluster.
@@ -58,18 +62,43 @@ def service(
         assert running.stop() == 0
 
 
+# The process id in a log line (service.logs.TEXT_FORMAT: "... LEVEL [pid] logger ...").
+PROCESS = re.compile(r"^\S+ \S+ WARNING \[(\d+)\]", re.MULTILINE)
+
+
 def health(service: ServiceProcess) -> dict:
     return service.http.get(f"{service.url}/health").json()
 
 
-def test_a_broker_restart_mid_task_loses_nothing(service, private_rabbitmq, fresh_emulator):
-    task_id, images, stats = running_task(service, fresh_emulator, count=12, latency_ms=200, calls=3)
+def unsent_images(task_id: str) -> int:
+    with db.connection_context():
+        return Image.select().where((Image.task == task_id) & (Image.status == "queued")
+                                    & Image.sent_at.is_null()).count()
+
+
+def test_a_broker_restart_mid_task_loses_nothing_resumes_in_seconds_and_is_logged_once(
+    service, private_rabbitmq, fresh_emulator
+):
+    logged_before = len(service.log.read_text())
+    task_id, images, stats = running_task(service, fresh_emulator, count=24, latency_ms=200, calls=3)
 
     with private_rabbitmq.down():
         assert health(service)["rabbitmq"] == "unavailable"
+        # Images that ended meanwhile queued their successors, whose publish failed.
+        wait_until(lambda: unsent_images(task_id) > 0, 20, "a publish failed during the outage", poll_s=0.2)
+    back = time.monotonic()
 
     task = service.wait_until_final(task_id, timeout=120)
+    resumed_s = time.monotonic() - back
     assert_exact(task, images, stats)
+    # Not after housekeeping's unsent sweep (UNSENT_AFTER_S = 60 s): within seconds of the broker's return.
+    assert resumed_s < 20
+    log = service.log.read_text()[logged_before:]
+    assert "CRITICAL" not in log and "Consumer encountered" not in log
+    # One warning per worker process when the outage begins, one when it ends.
+    began = PROCESS.findall("\n".join(line for line in log.splitlines() if "RabbitMQ unreachable" in line))
+    ended = PROCESS.findall("\n".join(line for line in log.splitlines() if "RabbitMQ reachable again after" in line))
+    assert began and sorted(began) == sorted(set(began)) == sorted(ended)
 
 
 def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, private_rabbitmq, fresh_emulator):
