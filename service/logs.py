@@ -34,9 +34,9 @@ _CONNECTION_ERROR = "Consumer encountered a connection error"
 
 class _OnePerOutage(logging.Filter):
     """Dramatiq's consumers (one per queue) log a CRITICAL line at every reconnection attempt, once a
-    second each: 84 lines in 20 s of a broker outage. Only the first of an outage passes, saying what
-    happens next; the outage is over once ``OUTAGE_QUIET_S`` seconds pass without one. One instance is
-    shared by every handler, and the decision is kept on the record so each handler sees the same."""
+    second each. Only the first of an outage passes, saying what happens next; the outage is over once
+    ``OUTAGE_QUIET_S`` seconds pass without one. One instance is shared by every handler, and the
+    decision is kept on the record so each handler sees the same."""
 
     def __init__(self) -> None:
         super().__init__()
