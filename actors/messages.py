@@ -36,8 +36,11 @@ class QueueUnavailable(Exception):
 
 def broker_error_reason(error: BaseException) -> str:
     """What went wrong, in the broker's or the operating system's words (pika nests them in its own)."""
-    while error.args and isinstance(error.args[0], BaseException):
-        error = error.args[0]
+    while True:
+        inner = getattr(error, "exception", None) or (error.args[0] if error.args else None)
+        if not isinstance(inner, BaseException):
+            break
+        error = inner
     return str(error) or type(error).__name__
 
 

@@ -71,6 +71,9 @@ def _login_refused(url: str, reason: str) -> str:
     role = unquote(urlsplit(url).username or "") or "(your system user)"
     if "does not exist" in reason:
         fix = f"create the role as a superuser: sudo -u postgres createuser --createdb {role}"
+    elif "permission denied" in reason:
+        database = urlsplit(url).path.lstrip("/")
+        fix = f"grant it as a superuser: GRANT CONNECT ON DATABASE {database} TO {role}"
     elif "pg_hba.conf" in reason:
         fix = "allow this host and role in the server's pg_hba.conf, then reload PostgreSQL"
     else:

@@ -101,6 +101,21 @@ def test_a_broker_restart_mid_task_loses_nothing_resumes_in_seconds_and_is_logge
     assert began and sorted(began) == sorted(set(began)) == sorted(ended)
 
 
+def test_a_broker_outage_is_one_log_line_per_worker_process_and_health_says_why(service, private_rabbitmq):
+    log = service.log.read_text()
+
+    with private_rabbitmq.down():
+        wait_until(lambda: service.log.read_text().count("RabbitMQ connection lost") >= 2, 30,
+                   "both worker processes to notice")
+        time.sleep(8)  # eight rounds of reconnection attempts by every consumer
+        during = health(service)
+
+    critical = [line for line in service.log.read_text()[len(log):].splitlines() if " CRITICAL " in line]
+    assert len(critical) == 2 and all("RabbitMQ connection lost: " in line for line in critical), critical
+    why = during["description"]
+    assert re.fullmatch(r"Unreachable: rabbitmq\. RabbitMQ is unreachable: .*Connection refused\.", why), why
+
+
 def test_with_the_broker_down_start_is_a_503_that_changes_nothing(service, private_rabbitmq, fresh_emulator):
     images, _ = numbered_images(1)
     task_id = service.create_task(images)

@@ -2,7 +2,8 @@
 creating its own database), the command line on a folder of the test photos, the CSV read back.
 
 The clone is given the suite's own virtualenv (``make run VENV=…``: the same pyproject.toml, so the
-install step finds it done) instead of installing every dependency again; everything else is the clone's.
+install step finds it done) instead of installing every dependency again; everything else is the clone's,
+and the test checks that the virtualenv still runs the suite's own sources afterwards.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into
 ):
     clone = tmp_path / "facetasks"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=60)
+    # make compares times: a pyproject.toml newer than the virtualenv's stamp would reinstall the package,
+    # pointing the suite's virtualenv at this temporary clone.
+    stamp = max(VENV.glob(".installed-*"), key=lambda path: path.stat().st_mtime)
+    os.utime(clone / "pyproject.toml", (stamp.stat().st_mtime - 1,) * 2)
     port = free_port()
     env = {**without_settings(os.environ), "PORT": str(port), "RABBITMQ_URL": RABBITMQ_URL,
            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{fresh_database}",
@@ -69,3 +74,6 @@ def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into
     ]
     assert "created database " + fresh_database in (tmp_path / "make-run.log").read_text()
     assert stopped == 0
+    installed = subprocess.run([sys.executable, "-c", "import client; print(client.__file__)"], cwd=tmp_path,
+                               capture_output=True, text=True, check=True).stdout
+    assert installed.startswith(str(ROOT)), installed

@@ -118,3 +118,18 @@ def test_a_postgresql_that_does_not_answer_stops_the_service_in_one_line(tmp_pat
     assert code == 1
     assert lines == [f'PostgreSQL at 127.0.0.1:{port} does not answer: connection to server at "127.0.0.1", '
                      f"port {port} failed: Connection refused (DATABASE_URL); start it, or correct the host and port"]
+
+
+def test_a_database_the_role_may_not_connect_to_stops_the_service_with_the_grant_that_allows_it(tmp_path, cluster):
+    conn = psycopg2.connect(cluster.url())
+    conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE closed")
+        cur.execute("REVOKE CONNECT ON DATABASE closed FROM PUBLIC")
+    conn.close()
+
+    code, lines = run_service(tmp_path, DATABASE_URL=f"postgresql://plain@127.0.0.1:{cluster.port}/closed")
+
+    assert code == 2
+    assert lines == [f'PostgreSQL at 127.0.0.1:{cluster.port} refused role plain: permission denied for database '
+                     '"closed" (DATABASE_URL); grant it as a superuser: GRANT CONNECT ON DATABASE closed TO plain']
