@@ -296,3 +296,18 @@ def test_at_create_a_listed_name_address_or_network_with_its_port_is_accepted(
 def test_a_bad_allowlist_entry_stops_the_service_at_start_with_its_name(allowed):
     with pytest.raises(SettingsError, match="WEBHOOK_ALLOWED_HOSTS"):
         Settings.from_env({"WEBHOOK_ALLOWED_HOSTS": allowed})
+
+
+def test_a_poller_holding_the_etag_from_before_a_delivery_gets_the_delivery(
+    hooked, webhook_workers, loopback_receiver, fresh_emulator
+):
+    task = ended_task(hooked, f"http://localhost:{loopback_receiver.port}/hook")
+    paths = (f"/api/v1/tasks/{task['id']}", f"/api/v1/tasks/{task['id']}?images=false")
+    before = {path: hooked.simulate_get(path).headers["ETag"] for path in paths}
+
+    delivered_by("localhost,127.0.0.1", task["id"], hooked)
+
+    for path, tag in before.items():
+        polled = hooked.simulate_get(path, headers={"If-None-Match": tag})
+        assert polled.status_code == 200 and polled.headers["ETag"] != tag
+        assert polled.json["webhook"]["attempts"] == 2 and polled.json["webhook"]["last_status"] == 200
