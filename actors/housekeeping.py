@@ -16,6 +16,7 @@ from itertools import islice
 from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, QueueUnavailable
+from actors.webhooks import announce_end
 from service.links import exit_if_misconfigured
 from service.settings import Settings
 from storage import housekeeping as sweeps
@@ -66,7 +67,7 @@ class Housekeeper:
                 self.pipeline.aggregate(task_id)
             for task_id, run in sweeps.unannounced_ends(self.settings.unsent_after_s):
                 logger.warning("housekeeping: announcing the end of task %s", task_id)
-                self.pipeline.announce(task_id, run)
+                announce_end(self.pipeline, task_id, run)
             for task_id in sweeps.cancelled_tasks():
                 if purge(task_id, self.store):
                     logger.info("housekeeping: purged cancelled task %s", task_id)

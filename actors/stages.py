@@ -12,6 +12,7 @@ from dramatiq.middleware import CurrentMessage
 from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, UnsentImages
 from actors.outage import BrokerOutage
+from actors.webhooks import announce_end
 from detectors.base import Detector, Face
 from storage import pipeline as states
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_pixels
@@ -106,7 +107,7 @@ class Stages:
         logger.info("task %s %s", task_id, finished.status)
         if finished.announce:
             # Lost if this worker dies right now: housekeeping announces ends left unannounced.
-            self.pipeline.announce(UUID(task_id), finished.run)
+            announce_end(self.pipeline, UUID(task_id), finished.run)
 
     def fail_image(self, image_id: UUID, message_id: str, reason: str) -> None:
         """Fail an image its message has given up on; the last image ends the run."""

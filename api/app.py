@@ -24,6 +24,7 @@ from api.images import ImageCollection, ImageFile
 from api.requestlog import RequestLog
 from api.security import SecurityHeaders
 from service.settings import Settings
+from service.webhook_reach import NOWHERE, Allowlist
 from storage.db import init_db
 from storage.store import ImageStore
 from storage.stores import open_store
@@ -38,7 +39,7 @@ class Parts:
     max_archive_bytes: int = 1024**3
     max_image_pixels: int = 120_000_000
     # Hosts a task's callback_url may name; empty: webhooks are off.
-    webhook_hosts: frozenset[str] = frozenset()
+    webhook_hosts: Allowlist = NOWHERE
     # Longest a DELETE waits for workers to begin the calls they claimed before answering 503.
     delete_lock_timeout_s: float = 5.0
 

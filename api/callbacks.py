@@ -2,8 +2,10 @@
 
 The allowlist is the guard against server-side request forgery: without it, anybody who may create
 a task could make the workers POST to any address they reach (internal services, cloud metadata).
-Hosts are compared by name, as written in the URL; with no allowlist (or no ``WEBHOOK_SECRET``)
-webhooks are off and a ``callback_url`` is refused rather than silently ignored.
+Here the URL is checked against what can be known without resolving its host (``service.webhook_reach``):
+a name or an address with a port the allowlist does not hold is refused; where a listed name leads is
+vetted at each delivery. With no allowlist (or no ``WEBHOOK_SECRET``) webhooks are off and a
+``callback_url`` is refused rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from urllib.parse import urlsplit
 
 import falcon
 
+from service.webhook_reach import Allowlist
+
 MAX_URL_LENGTH = 2048
 
 
@@ -19,7 +23,7 @@ def _refused(reason: str) -> falcon.HTTPError:
     return falcon.HTTPBadRequest(title="Invalid callback_url", description=f'"callback_url" {reason}.')
 
 
-def checked_callback(value: object, allowed_hosts: frozenset[str]) -> str | None:
+def checked_callback(value: object, allowed_hosts: Allowlist) -> str | None:
     """``value`` if it may be a task's callback URL, None if absent; 400 saying why otherwise."""
     if value is None:
         return None
@@ -30,11 +34,12 @@ def checked_callback(value: object, allowed_hosts: frozenset[str]) -> str | None
     try:
         url = urlsplit(value)
         host = (url.hostname or "").lower()
-        url.port  # noqa: B018 - raises ValueError for a port that is not a number
+        port = url.port or (443 if url.scheme == "https" else 80)  # ValueError for a port that is not a number
     except ValueError:
         raise _refused("is not a valid URL") from None
     if url.scheme not in ("http", "https") or not host or url.username or url.password:
         raise _refused("must be an http or https URL with a host and no credentials")
-    if host not in allowed_hosts:
-        raise _refused(f"goes to {host}, which is not in WEBHOOK_ALLOWED_HOSTS")
+    refusal = allowed_hosts.refusal(host, port)
+    if refusal:
+        raise _refused(refusal)
     return value

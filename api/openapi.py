@@ -84,7 +84,7 @@ def _schemas() -> Schema:
             "properties": {
                 "name": nullable({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
                 "callback_url": nullable({"type": "string", "format": "uri", "description":
-                    "Where the task's end is POSTed (its summary, signed); its host must be in "
+                    "Where the task's end is POSTed (its summary, signed); its host (and port) must be in "
                     "WEBHOOK_ALLOWED_HOSTS, else 400 (also while webhooks are off)."}),
             },
             "description": "Optional body of a create; the name must not be blank.",
@@ -95,6 +95,9 @@ def _schemas() -> Schema:
             "last_status": nullable({"type": "integer", "description": "The receiver's HTTP status; null before "
                                      "an attempt or when it did not answer."}),
             "delivered_at": nullable(_timestamp("When a receiver accepted this end's webhook.")),
+            "error": nullable({"type": "string", "description": "Why the last attempt got no answer: refused (the "
+                               "host resolves only to addresses not allowed, or left the allowlist), or a connection "
+                               "or TLS failure; null once a receiver answered."}),
         }, "The delivery of the webhook announcing the current run's end; only on tasks with a callback_url."),
         "BBox": closed(
             {"x": {"type": "integer"}, "y": {"type": "integer"},

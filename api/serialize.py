@@ -70,6 +70,7 @@ def _tail(task: Task) -> dict[str, Any]:
             "attempts": task.webhook_attempts,
             "last_status": task.webhook_last_status,
             "delivered_at": timestamp(task.webhook_delivered_at),
+            "error": task.webhook_error,
         }
     return tail
 

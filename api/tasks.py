@@ -14,6 +14,7 @@ from api.callbacks import checked_callback
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import flag, paging, status_filter
+from service.webhook_reach import Allowlist
 from storage.models import TASK_STATUSES, Task
 from storage.reports import find_summary, stream_task, task_page
 from storage.store import ImageStore
@@ -29,7 +30,7 @@ _NO_BODY = object()
 
 
 class TaskCollection:
-    def __init__(self, webhook_hosts: frozenset[str]) -> None:
+    def __init__(self, webhook_hosts: Allowlist) -> None:
         self.webhook_hosts = webhook_hosts
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:

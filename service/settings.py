@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from service.logs import configure_logging
+from service.webhook_reach import NOWHERE, Allowlist
 
 # Default WORKER_THREADS by detector: 8 threads wait on FaceCloud in parallel, while the local
 # model computes under a lock, so a second thread per process only overlaps database and file work.
@@ -21,6 +22,13 @@ LOCAL_THREADS = 2
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
+
+
+def _allowlist(env: Mapping[str, str]) -> Allowlist:
+    try:
+        return Allowlist.parse(env.get("WEBHOOK_ALLOWED_HOSTS", ""))
+    except ValueError as error:
+        raise SettingsError(f"WEBHOOK_ALLOWED_HOSTS: {error}") from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -118,7 +126,7 @@ class Settings:
     max_image_pixels: int = 120_000_000
     # Completion webhooks: the HMAC key and the hosts callbacks may go to (both set, or webhooks are off).
     webhook_secret: str | None = field(default=None, repr=False)
-    webhook_allowed_hosts: frozenset[str] = frozenset()
+    webhook_allowed_hosts: Allowlist = NOWHERE
     # An archive upload (api/archives.py), in bytes, and what it may unpack to.
     max_archive_bytes: int = 1024 * 1024 * 1024
     # Most images of one running task queued or processing at a time: large enough to keep
@@ -179,9 +187,9 @@ class Settings:
         configure_logging(self.log_level, self.log_format, self.log_file)
 
     @property
-    def webhook_hosts(self) -> frozenset[str]:
+    def webhook_hosts(self) -> Allowlist:
         """The hosts callbacks may go to; empty (webhooks off) unless a secret is set too."""
-        return self.webhook_allowed_hosts if self.webhook_secret else frozenset()
+        return self.webhook_allowed_hosts if self.webhook_secret else NOWHERE
 
     @property
     def auth_enabled(self) -> bool:
@@ -225,9 +233,7 @@ class Settings:
             delete_lock_timeout_s=_float(env, "DELETE_LOCK_TIMEOUT_S", defaults.delete_lock_timeout_s, above=0),
             max_archive_bytes=_int(env, "MAX_ARCHIVE_BYTES", defaults.max_archive_bytes, minimum=1),
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
-            webhook_allowed_hosts=frozenset(
-                host.strip().lower() for host in env.get("WEBHOOK_ALLOWED_HOSTS", "").split(",") if host.strip()
-            ),
+            webhook_allowed_hosts=_allowlist(env),
             log_level=_choice(env, "LOG_LEVEL", defaults.log_level, ("error", "info", "debug", "debug-raw")),
             log_format=_choice(env, "LOG_FORMAT", defaults.log_format, ("text", "json")),
             log_file=env.get("LOG_FILE") or None,

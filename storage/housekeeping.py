@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
-from peewee import fn
+from peewee import Expression, fn
 
 from storage.db import db
 from storage.models import Image, Task
@@ -93,11 +93,12 @@ def unfinished_runs(idle_s: float) -> list[UUID]:
 
 
 def unannounced_ends(idle_s: float) -> list[tuple[UUID, int]]:
-    """(task, run) of runs that ended ``idle_s`` ago with a callback whose delivery never began
-    (the announcing worker died between the end and its publish)."""
+    """(task, run) of runs that ended ``idle_s`` ago with a callback whose end was never handed to the
+    broker (the announcing worker died between the end and its publish). An end announced once is not
+    announced again, however long its first attempt waits in the queue."""
     rows = Task.select(Task.id, Task.run).where(
         Task.status.in_(("completed", "failed")) & ~Task.cancelled & Task.callback_url.is_null(False)
-        & Task.webhook_delivered_at.is_null() & (Task.webhook_attempts == 0) & _older_than(Task.finished_at, idle_s)
+        & Expression(Task.webhook_announced_run, "IS DISTINCT FROM", Task.run) & _older_than(Task.finished_at, idle_s)
     )
     return [(row.id, row.run) for row in rows]
 

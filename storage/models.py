@@ -62,6 +62,9 @@ class Task(BaseModel):
     webhook_attempts = IntegerField(default=0)
     webhook_last_status = IntegerField(null=True)
     webhook_delivered_at = DateTimeTZField(null=True)
+    webhook_error = TextField(null=True)
+    # The run whose end was handed to the broker (housekeeping announces the others).
+    webhook_announced_run = IntegerField(null=True)
     created_at = DateTimeTZField()
     updated_at = DateTimeTZField()
     started_at = DateTimeTZField(null=True)

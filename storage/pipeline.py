@@ -271,6 +271,7 @@ def finish_task(task_id: UUID) -> Finished | None:
             webhook_attempts=0,
             webhook_last_status=None,
             webhook_delivered_at=None,
+            webhook_error=None,
         )
         .where(
             (Task.id == task_id) & ~Task.cancelled & (Task.status == "processing") & (Task.remaining == 0)

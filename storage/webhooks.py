@@ -17,10 +17,18 @@ def pending_delivery(task_id: UUID, run: int) -> Task | None:
     )
 
 
-def record_attempt(task_id: UUID, run: int, status: int | None, delivered: bool) -> None:
-    """Count one attempt of run ``run``'s delivery with the receiver's HTTP status (None: no answer)."""
+def record_attempt(task_id: UUID, run: int, status: int | None, delivered: bool, error: str | None = None) -> None:
+    """Count one attempt of run ``run``'s delivery with the receiver's HTTP status (None: no answer) or
+    why there was none. The task's JSON shows the delivery, so its version (the ETag) moves too."""
     Task.update(
+        version=Task.version + 1,
         webhook_attempts=Task.webhook_attempts + 1,
         webhook_last_status=status,
         webhook_delivered_at=fn.now() if delivered else None,
+        webhook_error=error,
     ).where((Task.id == task_id) & (Task.run == run) & Task.webhook_delivered_at.is_null()).execute()
+
+
+def mark_announced(task_id: UUID, run: int) -> None:
+    """The end of run ``run`` was handed to the broker: housekeeping leaves it alone."""
+    Task.update(webhook_announced_run=run).where((Task.id == task_id) & (Task.run == run)).execute()

@@ -20,6 +20,7 @@ from storage.dispatch import queue_up
 from storage.files import FileStore
 from storage.models import Image, Task
 from storage.tasks import cancel_task, start_task
+from tests.conftest import messages_in_queues
 from tests.helpers import create_task, upload
 
 
@@ -137,3 +138,30 @@ def _clean_files(storage_dir: Path):
     incoming = storage_dir / ".incoming"
     for path in incoming.glob("dead.*") if incoming.exists() else ():
         path.unlink() if path.is_file() else path.rmdir()
+
+
+def ended_with_callback(client, announced: bool) -> uuid.UUID:
+    """A task whose run 1 completed two minutes ago with a callback, its webhook not attempted yet; its end
+    handed to the broker (its first attempt merely queued), or lost before that."""
+    task_id = uuid.UUID(create_task(client)["id"])
+    with db.connection_context():
+        Task.update(status="completed", run=1, callback_url="http://127.0.0.1:9/hook",
+                    webhook_announced_run=1 if announced else None).where(Task.id == task_id).execute()
+    age(Task, [task_id], 120, column="finished_at")
+    return task_id
+
+
+def test_housekeeping_announces_an_end_that_was_never_handed_over_once_and_a_queued_one_never(client, pipeline,
+                                                                                              storage_dir):
+    keeper = Housekeeper(pipeline, FileStore(storage_dir), Settings(unsent_after_s=60))
+    pipeline.broker.declare_queue(WEBHOOK_QUEUE, ensure=True)
+    pipeline.broker.channel.queue_purge(WEBHOOK_QUEUE)
+    ended_with_callback(client, announced=True)
+    lost = ended_with_callback(client, announced=False)
+
+    with db.connection_context():
+        keeper.sweep()
+        keeper.sweep()
+        announced_run = Task.get_by_id(lost).webhook_announced_run
+
+    assert messages_in_queues(WEBHOOK_QUEUE) == 1 and announced_run == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -14,20 +15,26 @@ from typing import Any
 
 import pytest
 
-from actors.webhooks import WebhookSender
+from actors.messages import WEBHOOK_QUEUE
+from actors.webhooks import WebhookNotDelivered, WebhookSender
 from detectors.emulator_faces import face, make_jpeg
+from service.settings import Settings, SettingsError
+from service.webhook_reach import Allowlist
 from storage.db import db
-from tests.conftest import Workers, build_client, service_env
+from tests.certificates import CertificateAuthority
+from tests.conftest import Workers, build_client, messages_in_queues, service_env
 from tests.helpers import typed, upload, wait_until_final
 
 SECRET = "whsec-test-0123456789"
-ALLOWED = frozenset({"127.0.0.1"})
+# The receivers listen on 127.0.0.2; localhost is 127.0.0.1, which is not listed.
+ALLOW = "localhost,127.0.0.2"
+ALLOWED = Allowlist.parse(ALLOW)
 
 
 class Receiver:
     """An HTTP server that records every request and answers the statuses it is given, then 200."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.2") -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []
         receiver = self
@@ -42,8 +49,9 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def wait_for(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
@@ -56,7 +64,7 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def webhook_workers(database, vhost, storage_dir: Path, emulator, tmp_path_factory) -> Iterator[Workers]:
-    env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+    env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS=ALLOW)
     with Workers(env, tmp_path_factory.mktemp("webhooks") / "workers.log", processes=1, threads=4) as running:
         yield running
 
@@ -96,7 +104,7 @@ def verify(request: dict[str, Any]) -> dict[str, Any]:
 def test_a_task_that_ends_posts_its_summary_signed_once(hooked, webhook_workers, receiver, fresh_emulator):
     task = run_task(hooked, f"{receiver.url}/hooks/faces", [make_jpeg(faces=[face(1, 1, 9, 9, "female", 30.5)])])
     assert task["webhook"] == {"url": f"{receiver.url}/hooks/faces", "attempts": 0, "last_status": None,
-                               "delivered_at": None}
+                               "delivered_at": None, "error": None}
 
     (request,) = receiver.wait_for(1)
     wait_until_final(hooked, task["id"])
@@ -129,7 +137,7 @@ def test_a_receiver_answering_503_gets_it_again_and_a_retried_task_announces_its
     first, second = receiver.wait_for(2)
     sent, resent = verify(first), verify(second)
     assert resent["status"] == "failed" and resent.pop("webhook") == {
-        "url": f"{receiver.url}/hook", "attempts": 1, "last_status": 503, "delivered_at": None}
+        "url": f"{receiver.url}/hook", "attempts": 1, "last_status": 503, "delivered_at": None, "error": None}
     assert sent.pop("webhook")["attempts"] == 0 and sent == resent
     assert first["headers"]["X-Facetasks-Event"] == second["headers"]["X-Facetasks-Event"] == f"{task['id']}.1"
     assert hooked.simulate_post(f"/api/v1/tasks/{task['id']}/retry").status_code == 202
@@ -152,3 +160,154 @@ def test_with_webhooks_off_a_callback_is_refused_with_the_reason(client):
     result = client.simulate_post("/api/v1/tasks", json={"callback_url": "http://127.0.0.1/hook"})
 
     assert result.status_code == 400 and "webhooks are off" in result.json["description"]
+
+
+class TlsReceiver(Receiver):
+    """The receiver over https, with a certificate for ``host`` (and 127.0.0.1) from a CA of the test's."""
+
+    def __init__(self, authority: CertificateAuthority, host: str) -> None:
+        super().__init__("127.0.0.1")
+        certificate = authority.server(host)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certificate.cert_file, certificate.key_file)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = self.url.replace("http://", "https://")
+
+
+LOCALHOST_REFUSED = ("Not sent: localhost resolves to 127.0.0.1: not public (loopback, private, link-local, "
+                     "multicast or reserved), and not in WEBHOOK_ALLOWED_HOSTS.")
+
+
+def ended_task(client, callback: str) -> dict[str, Any]:
+    """A task with a callback to localhost run to its end by the module's workers, which refuse to reach it
+    (``ALLOWED``): the delivery is left to the test."""
+    task = run_task(client, callback, [make_jpeg(faces=[], color=(3, 3, 3))])
+    wait_until_final(client, task["id"])
+    deadline = time.monotonic() + 10
+    while (webhook := client.simulate_get(f"/api/v1/tasks/{task['id']}").json["webhook"])["attempts"] == 0:
+        assert time.monotonic() < deadline, webhook
+        time.sleep(0.05)
+    assert webhook["error"] == LOCALHOST_REFUSED
+    return task
+
+
+def delivered_by(allowed: str, task_id: str, client) -> dict[str, Any]:
+    with db.connection_context():
+        WebhookSender(SECRET, Allowlist.parse(allowed)).deliver_webhook(task_id, 1)
+    return client.simulate_get(f"/api/v1/tasks/{task_id}").json["webhook"]
+
+
+@pytest.fixture
+def loopback_receiver() -> Iterator[Receiver]:
+    running = Receiver("127.0.0.1")
+    yield running
+    running.server.shutdown()
+
+
+def test_an_allowlist_naming_localhost_does_not_let_a_webhook_reach_127_0_0_1(
+    hooked, webhook_workers, loopback_receiver, fresh_emulator
+):
+    callback = f"http://localhost:{loopback_receiver.port}/hook"
+
+    task = ended_task(hooked, callback)
+    deadline = time.monotonic() + 10
+    while messages_in_queues(WEBHOOK_QUEUE):  # no retry waits in the delay queue: the refusal ended it
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    assert loopback_receiver.requests == []
+    assert hooked.simulate_get(f"/api/v1/tasks/{task['id']}").json["webhook"] == {
+        "url": callback, "attempts": 1, "last_status": None, "delivered_at": None, "error": LOCALHOST_REFUSED}
+
+
+@pytest.mark.parametrize(("allowed", "reached"), [
+    ("localhost", False), ("localhost,127.0.0.2", False), ("localhost,127.0.0.1:1", False),
+    ("localhost,127.0.0.1", True), ("localhost,127.0.0.0/8", True), ("localhost,[::ffff:127.0.0.1]", True),
+])
+def test_a_name_resolving_to_loopback_is_reached_only_when_that_address_or_its_network_is_listed(
+    hooked, webhook_workers, loopback_receiver, fresh_emulator, allowed, reached
+):
+    task = ended_task(hooked, f"http://localhost:{loopback_receiver.port}/hook")
+
+    webhook = delivered_by(allowed, task["id"], hooked)
+
+    assert len(loopback_receiver.requests) == (1 if reached else 0)
+    assert (webhook["last_status"], webhook["error"] is None) == ((200, True) if reached else (None, False))
+    if reached:
+        assert loopback_receiver.requests[0]["headers"]["Host"] == f"localhost:{loopback_receiver.port}"
+
+
+def test_https_goes_to_the_vetted_address_and_checks_the_certificate_against_the_name(
+    hooked, webhook_workers, fresh_emulator, tmp_path, monkeypatch
+):
+    authority = CertificateAuthority(tmp_path, "hooks")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(authority.ca_file))
+    right, wrong = TlsReceiver(authority, "localhost"), TlsReceiver(authority, "elsewhere.test")
+    try:
+        good = ended_task(hooked, right.url.replace("127.0.0.1", "localhost") + "/hook")
+        bad = ended_task(hooked, wrong.url.replace("127.0.0.1", "localhost") + "/hook")
+
+        delivered = delivered_by("localhost,127.0.0.1", good["id"], hooked)
+        # Its certificate names 127.0.0.1 too: only a check against the name refuses it.
+        with pytest.raises(WebhookNotDelivered):  # to be tried again later, as any failed connection
+            delivered_by("localhost,127.0.0.1", bad["id"], hooked)
+        refused = hooked.simulate_get(f"/api/v1/tasks/{bad['id']}").json["webhook"]
+    finally:
+        right.server.shutdown()
+        wrong.server.shutdown()
+
+    assert delivered["last_status"] == 200 and delivered["error"] is None and len(right.requests) == 1
+    assert refused["last_status"] is None and wrong.requests == []
+    assert "certificate is not valid for 'localhost'" in refused["error"]
+
+
+@pytest.mark.parametrize(("allowed", "callback", "refusal"), [
+    ("localhost", "http://127.0.0.1/hook", "goes to 127.0.0.1, which is not in WEBHOOK_ALLOWED_HOSTS"),
+    ("10.0.0.0/8:8443", "https://10.1.2.3/hook", "goes to 10.1.2.3, which is not in WEBHOOK_ALLOWED_HOSTS"),
+    ("hooks.example.com:8443", "https://hooks.example.com:9000/x",
+     "goes to hooks.example.com:9000, which is not in WEBHOOK_ALLOWED_HOSTS"),
+    ("localhost", "http://[::1]/hook", "goes to ::1, which is not in WEBHOOK_ALLOWED_HOSTS"),
+    ("localhost", "http://169.254.169.254/latest", "goes to 169.254.169.254, which is not in WEBHOOK_ALLOWED_HOSTS"),
+])
+def test_at_create_an_address_or_a_port_the_allowlist_does_not_hold_is_a_400(
+    clean_db, storage_dir, pipeline, allowed, callback, refusal
+):
+    client = build_client(storage_dir, pipeline, webhook_hosts=Allowlist.parse(allowed))
+
+    result = client.simulate_post("/api/v1/tasks", json={"callback_url": callback})
+
+    assert (result.status_code, result.json) == (400, {
+        "title": "Invalid callback_url", "description": f'"callback_url" {refusal}.'})
+
+
+@pytest.mark.parametrize(("allowed", "callback"), [
+    ("10.0.0.0/8:8443", "https://10.1.2.3:8443/hook"), ("hooks.example.com:8443", "https://hooks.example.com:8443/x"),
+    ("[fd00::7]:80", "http://[fd00::7]/x"), ("HOOKS.example.com", "https://hooks.example.com./x"),
+])
+def test_at_create_a_listed_name_address_or_network_with_its_port_is_accepted(
+    clean_db, storage_dir, pipeline, allowed, callback
+):
+    client = build_client(storage_dir, pipeline, webhook_hosts=Allowlist.parse(allowed))
+
+    assert client.simulate_post("/api/v1/tasks", json={"callback_url": callback}).status_code == 201
+
+
+@pytest.mark.parametrize("allowed", ["a:b", "10.0.0.0/33", "[::1]:x", "host:70000", "a/b"])
+def test_a_bad_allowlist_entry_stops_the_service_at_start_with_its_name(allowed):
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOWED_HOSTS"):
+        Settings.from_env({"WEBHOOK_ALLOWED_HOSTS": allowed})
+
+
+def test_a_poller_holding_the_etag_from_before_a_delivery_gets_the_delivery(
+    hooked, webhook_workers, loopback_receiver, fresh_emulator
+):
+    task = ended_task(hooked, f"http://localhost:{loopback_receiver.port}/hook")
+    paths = (f"/api/v1/tasks/{task['id']}", f"/api/v1/tasks/{task['id']}?images=false")
+    before = {path: hooked.simulate_get(path).headers["ETag"] for path in paths}
+
+    delivered_by("localhost,127.0.0.1", task["id"], hooked)
+
+    for path, tag in before.items():
+        polled = hooked.simulate_get(path, headers={"If-None-Match": tag})
+        assert polled.status_code == 200 and polled.headers["ETag"] != tag
+        assert polled.json["webhook"]["attempts"] == 2 and polled.json["webhook"]["last_status"] == 200
