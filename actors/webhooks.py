@@ -21,6 +21,7 @@ import requests
 
 from api.serialize import summary
 from storage import webhooks
+from storage.principals import signs_in_required
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
 
 
 class WebhookSender:
-    def __init__(self, secret: str | None, allowed_hosts: frozenset[str]) -> None:
+    def __init__(self, secret: str | None, allowed_hosts: frozenset[str], *, pair_set: bool = False) -> None:
         self.secret = (secret or "").encode()
+        # Whether API_USERNAME/API_PASSWORD are set: then the body names the task's owner, as the API does.
+        self.pair_set = pair_set
         self.allowed_hosts = allowed_hosts if secret else frozenset()
         self.http = requests.Session()
 
@@ -52,7 +55,7 @@ class WebhookSender:
             webhooks.record_attempt(task.id, run, None, delivered=False)
             logger.warning("task %s: webhook to %s not sent: the host is not allowed (now)", task_id, host)
             return
-        body = orjson.dumps(summary(task))
+        body = orjson.dumps(summary(task, owner=self.pair_set or signs_in_required()))
         stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",

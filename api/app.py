@@ -13,18 +13,21 @@ import orjson
 
 from actors.broker import make_broker
 from actors.messages import Pipeline
-from api import errors, metrics, tasks, web
+from api import errors, metrics, tasks, users, web
 from api.annotated import AnnotatedImage
 from api.archives import Limits
-from api.auth import BasicAuth
+from api.authentication import Authentication
 from api.database import CloseConnection
 from api.export import FacesCsv
 from api.health import Health
 from api.images import ImageCollection, ImageFile
+from api.keys import Credentials, Principal
+from api.ownership import Ownership
 from api.requestlog import RequestLog
 from api.security import SecurityHeaders
 from service.settings import Settings
-from storage.db import init_db
+from storage.db import db, init_db
+from storage.principals import NameTaken, bootstrap_user, hash_secret
 from storage.store import ImageStore
 from storage.stores import open_store
 
@@ -34,14 +37,26 @@ class Parts:
     store: ImageStore
     pipeline: Pipeline
     max_image_bytes: int
+    # The bootstrap admin's pair (API_USERNAME, API_PASSWORD).
     credentials: tuple[str, str] | None = None
     max_archive_bytes: int = 1024**3
     max_image_pixels: int = 120_000_000
     # Hosts a task's callback_url may name; empty: webhooks are off.
     webhook_hosts: frozenset[str] = frozenset()
+    # The HMAC key of API keys' hashes; None: the one stored in the database.
+    key_secret: bytes | None = None
+
+
+def credentials_of(parts: Parts) -> Credentials:
+    """The bootstrap admin (named after the pair's user, when there is a pair) and the HMAC key."""
+    with db.connection_context():
+        bootstrap = bootstrap_user(parts.credentials[0] if parts.credentials else None)
+        hmac_key = parts.key_secret or hash_secret()
+    return Credentials(hmac_key, parts.credentials, Principal(bootstrap.id, bootstrap.name, bootstrap.role))
 
 
 def create_app(parts: Parts) -> falcon.App:
+    credentials = credentials_of(parts)
     app = falcon.App()
     # orjson writes a 1,000-image task ten times faster than the standard library.
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(dumps=orjson.dumps)
@@ -49,9 +64,9 @@ def create_app(parts: Parts) -> falcon.App:
     app.add_middleware(SecurityHeaders())
     app.add_middleware(RequestLog())
     app.add_middleware(metrics.install(app, parts.store))
-    if parts.credentials:
-        app.add_middleware(BasicAuth(*parts.credentials))
     app.add_middleware(CloseConnection())
+    app.add_middleware(Authentication(credentials))
+    app.add_middleware(Ownership())
     # Trailing slashes are forgiven: /api/v1/tasks/ is /api/v1/tasks.
     app.req_options.strip_url_path_trailing_slash = True
 
@@ -66,6 +81,11 @@ def create_app(parts: Parts) -> falcon.App:
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/file", ImageFile(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/images/{image_id:uuid}/annotated", AnnotatedImage(parts.store))
     app.add_route("/api/v1/tasks/{task_id:uuid}/faces.csv", FacesCsv())
+    app.add_route("/api/v1/users", users.Users())
+    app.add_route("/api/v1/users/{name}", users.UserItem())
+    app.add_route("/api/v1/keys", users.Keys(credentials))
+    app.add_route("/api/v1/keys/{key_id}", users.KeyItem())
+    app.add_route("/api/v1/me", users.Me())
     web.install(app)
     return app
 
@@ -75,14 +95,17 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     settings.configure_logging()
     init_db(settings.database_url, max_connections=settings.api_threads + 2)
     credentials = (settings.api_username, settings.api_password) if settings.auth_enabled else None
-    return create_app(
-        Parts(
-            store=open_store(settings.image_store_url, settings.s3_endpoint_url, settings.api_threads),
-            pipeline=Pipeline(make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)),
-            max_image_bytes=settings.max_image_bytes,
-            credentials=credentials,
-            max_archive_bytes=settings.max_archive_bytes,
-            max_image_pixels=settings.max_image_pixels,
-            webhook_hosts=settings.webhook_hosts,
-        )
+    parts = Parts(
+        store=open_store(settings.image_store_url, settings.s3_endpoint_url, settings.api_threads),
+        pipeline=Pipeline(make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)),
+        max_image_bytes=settings.max_image_bytes,
+        credentials=credentials,
+        max_archive_bytes=settings.max_archive_bytes,
+        max_image_pixels=settings.max_image_pixels,
+        webhook_hosts=settings.webhook_hosts,
+        key_secret=settings.api_key_secret.encode() if settings.api_key_secret else None,
     )
+    try:
+        return create_app(parts)
+    except NameTaken as taken:
+        raise SystemExit(f"API_USERNAME={taken} is also the name of a user in the database: choose another") from None
