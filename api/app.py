@@ -23,6 +23,7 @@ from api.health import Health
 from api.images import ImageCollection, ImageFile
 from api.keys import Credentials, Principal
 from api.ownership import Ownership
+from api.ratelimit import FailureLimit
 from api.requestlog import RequestLog
 from api.security import SecurityHeaders
 from service.settings import Settings
@@ -45,6 +46,9 @@ class Parts:
     webhook_hosts: frozenset[str] = frozenset()
     # The HMAC key of API keys' hashes; None: the one stored in the database.
     key_secret: bytes | None = None
+    # Failed authentications a client address may make a minute before it gets 429 (api/ratelimit.py);
+    # None: no limit (get_app always sets one, AUTH_FAILURES_PER_MINUTE).
+    auth_failures_per_minute: int | None = None
 
 
 def credentials_of(parts: Parts) -> Credentials:
@@ -65,7 +69,8 @@ def create_app(parts: Parts) -> falcon.App:
     app.add_middleware(RequestLog())
     app.add_middleware(metrics.install(app, parts.store))
     app.add_middleware(CloseConnection())
-    app.add_middleware(Authentication(credentials))
+    limit = parts.auth_failures_per_minute
+    app.add_middleware(Authentication(credentials, FailureLimit(limit) if limit else None))
     app.add_middleware(Ownership())
     # Trailing slashes are forgiven: /api/v1/tasks/ is /api/v1/tasks.
     app.req_options.strip_url_path_trailing_slash = True
@@ -104,6 +109,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         max_image_pixels=settings.max_image_pixels,
         webhook_hosts=settings.webhook_hosts,
         key_secret=settings.api_key_secret.encode() if settings.api_key_secret else None,
+        auth_failures_per_minute=settings.auth_failures_per_minute,
     )
     try:
         return create_app(parts)

@@ -16,6 +16,7 @@ from dataclasses import replace
 import falcon
 
 from api.keys import Credentials, Principal
+from api.ratelimit import FailureLimit
 from storage.principals import signs_in_required
 
 PROTECTED_PREFIX = "/api/v1"
@@ -53,8 +54,9 @@ def parse_authorization(header: str) -> tuple[bytes | None, bytes] | None:
 
 
 class Authentication:
-    def __init__(self, credentials: Credentials) -> None:
+    def __init__(self, credentials: Credentials, failures: FailureLimit | None) -> None:
         self.credentials = credentials
+        self.failures = failures
         self.anonymous = replace(credentials.bootstrap, signed_in=False)
 
     def open(self) -> bool:
@@ -66,10 +68,20 @@ class Authentication:
         if self.open():
             req.context.principal = self.anonymous
             return
+        address = req.remote_addr or "-"
+        wait = self.failures.retry_after(address) if self.failures else None
+        if wait is not None:
+            raise falcon.HTTPTooManyRequests(
+                title="Too many failed authentications",
+                description=f"Too many failed authentications from this address; try again in {wait} s.",
+                retry_after=wait,
+            )
         header = req.get_header("Authorization")
         parsed = parse_authorization(header) if header else None
         principal = self.credentials.verify(*parsed) if parsed else None
         if principal is None:
+            if header and self.failures:  # a request without credentials guesses nothing
+                self.failures.failed(address)
             raise unauthorized()
         req.context.principal = principal
 

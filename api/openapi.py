@@ -217,6 +217,11 @@ def _responses() -> Schema:
         "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Basic "}}},
         "content": error_body,
     }
+    responses["429"] = {
+        "description": "Too many failed authentications from this address; try again after Retry-After seconds.",
+        "headers": {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}},
+        "content": error_body,
+    }
     responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
                                                    "description": "Seconds; sent when the image store is down."}}
     return responses
@@ -229,7 +234,7 @@ def _json(schema_name: str, description: str) -> Schema:
 def _operation(op_id: str, tag: str, summary: str, success: dict[str, Schema], errors: tuple[int, ...],
                **extra: Any) -> Schema:
     responses = dict(success)
-    for status in (401, *errors, 503):
+    for status in (401, *errors, 429, 503):
         responses[str(status)] = ref(str(status), "responses")
     return {"operationId": op_id, "tags": [tag], "summary": summary,
             "security": [{"basicAuth": []}, {"bearerAuth": []}, {}], "responses": responses, **extra}
@@ -474,8 +479,9 @@ Face-analysis batch jobs: create a task, upload JPEG images into it, start it; w
 
 * Every `/api/v1` route needs credentials once the service has `API_USERNAME`/`API_PASSWORD` set or a user
   (401 with `WWW-Authenticate: Basic` otherwise): Basic auth with that pair or with a user's name and API key,
-  or `Authorization: Bearer ft_…`. A member reaches only their own tasks (any other is 404). `/health`,
-  `/metrics`, `/openapi.json`, `/docs` and `/` never need credentials.
+  or `Authorization: Bearer ft_…`. A member reaches only their own tasks (any other is 404). Repeated
+  failed authentication from one address gets 429 with `Retry-After`. `/health`, `/metrics`, `/openapi.json`,
+  `/docs` and `/` never need credentials.
 * Every error is JSON `{"title", "description"}`, unknown routes (404) and wrong methods (405) included.
 * Timestamps are ISO 8601 UTC with whole seconds (`2026-11-24T10:00:00Z`); ids are UUIDs.
 * Every response carries `X-Request-ID` (the client's own if it sent a sane one).

@@ -191,7 +191,7 @@ def test_service_responses_match(checked: Checked, storage_dir: Path) -> None:
 
 
 def test_users_keys_and_owned_tasks_responses_match(storage_dir: Path, pipeline: Pipeline, clean_db: None) -> None:
-    checked = Checked(build_client(storage_dir, pipeline, CREDENTIALS))
+    checked = Checked(build_client(storage_dir, pipeline, CREDENTIALS, auth_failures_per_minute=10))
     admin = {"Authorization": "Basic YWxpY2U6d29uZGVybGFuZA=="}
     checked.json("POST", "/api/v1/users", 201, {"name": "bob", "role": "member"}, headers=admin)
     checked.json("POST", "/api/v1/users", 409, {"name": "bob", "role": "member"}, headers=admin)
@@ -212,7 +212,9 @@ def test_users_keys_and_owned_tasks_responses_match(storage_dir: Path, pipeline:
     checked("DELETE", "/api/v1/users/bob", 204, headers=admin)
     checked("DELETE", "/api/v1/users/bob", 404, headers=admin)
     checked("DELETE", "/api/v1/users/alice", 409, headers=admin)
-    checked("GET", "/api/v1/me", 401, headers=bob)
+    for _ in range(10):
+        checked("GET", "/api/v1/me", 401, headers=bob)
+    assert int(checked("GET", "/api/v1/me", 429, headers=bob).headers["Retry-After"]) >= 1
 
 
 def test_every_documented_operation_was_exercised() -> None:

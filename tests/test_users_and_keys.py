@@ -5,7 +5,9 @@ no key secret in the database or the log."""
 from __future__ import annotations
 
 import base64
+import logging
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ import falcon.inspect
 import pytest
 import requests
 
+from api.ratelimit import FailureLimit
 from detectors.emulator import Emulator
 from detectors.emulator_faces import make_jpeg
 from service.processes import Child, free_port, wait_until
@@ -66,8 +69,9 @@ class Api:
 def apis(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory) -> Iterator[list[Api]]:
     folder = tmp_path_factory.mktemp("apis")
     # debug-raw logs request and response bodies: the harshest test of "no secret in the log".
+    # The matrix fails on purpose 38 times from one address: the limit is tested on its own below.
     env = service_env(storage_dir, emulator, API_USERNAME=ROOT_PAIR[0], API_PASSWORD=ROOT_PAIR[1],
-                      LOG_LEVEL="debug-raw")
+                      LOG_LEVEL="debug-raw", AUTH_FAILURES_PER_MINUTE="1000")
     running = [Api(env, folder / f"api-{n}.log").start() for n in (1, 2)]
     yield running
     for api in running:
@@ -280,3 +284,39 @@ def test_no_key_secret_is_in_the_database_or_the_log(apis: list[Api], team: Team
         secret = key.rsplit("_", 1)[1]
         assert secret not in dump and secret not in logs
         assert team.keys["ada"]["id"] in dump  # the search would have found the key by its id
+
+
+def test_repeated_failed_authentication_from_one_address_gets_429_logged_once(
+    storage_dir: Path, pipeline: Any, clean_db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = build_client(storage_dir, pipeline, ROOT_PAIR, auth_failures_per_minute=3)
+    wrong = basic("root", "guess")
+    # No credentials at all is no guess: it does not count.
+    assert [client.simulate_get("/api/v1/me").status_code for _ in range(5)] == [401] * 5
+    assert [client.simulate_get("/api/v1/me", headers=wrong).status_code for _ in range(3)] == [401] * 3
+    with caplog.at_level(logging.WARNING, logger="api.ratelimit"):
+        refused = [client.simulate_get("/api/v1/me", headers=h) for h in (wrong, basic(*ROOT_PAIR), wrong)]
+    assert [r.status_code for r in refused] == [429, 429, 429]
+    assert 55 <= int(refused[0].headers["Retry-After"]) <= 60
+    assert refused[0].json["title"] == "Too many failed authentications"
+    assert [r.getMessage() for r in caplog.records] == [
+        "127.0.0.1: 3 failed authentications within 60 s; refused (429) until the window ends"]
+    other = client.simulate_get("/api/v1/me", headers=basic(*ROOT_PAIR), remote_addr="10.0.0.7")
+    assert other.status_code == 200 and other.json["name"] == "root"
+
+
+def test_the_failure_limit_counts_exactly_across_threads_and_forgets_an_ended_window() -> None:
+    now = [1000.0]
+    limit = FailureLimit(400, window_s=60, clock=lambda: now[0])
+    threads = [threading.Thread(target=lambda: [limit.failed("10.0.0.1") for _ in range(50)]) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert limit.retry_after("10.0.0.1") == 60  # exactly 400 counted: the limit is reached
+    limit.failed("10.0.0.2")
+    assert limit.retry_after("10.0.0.2") is None
+    now[0] += 59.5
+    assert limit.retry_after("10.0.0.1") == 1
+    now[0] += 0.5
+    assert limit.retry_after("10.0.0.1") is None
