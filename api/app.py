@@ -6,6 +6,7 @@ api.app:get_app``); tests call ``create_app`` with their own parts.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import falcon
@@ -28,9 +29,11 @@ from api.requestlog import RequestLog
 from api.security import SecurityHeaders
 from service.settings import Settings
 from storage.db import db, init_db
-from storage.principals import NameTaken, bootstrap_user, hash_secret
+from storage.principals import NameTaken, bootstrap_user, hash_secret, signs_in_required
 from storage.store import ImageStore
 from storage.stores import open_store
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,12 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         auth_failures_per_minute=settings.auth_failures_per_minute,
     )
     try:
-        return create_app(parts)
+        app = create_app(parts)
     except NameTaken as taken:
         raise SystemExit(f"API_USERNAME={taken} is also the name of a user in the database: choose another") from None
+    with db.connection_context():
+        still_open = credentials is None and not signs_in_required()
+    if still_open:
+        logger.warning("the API is open: no API_USERNAME/API_PASSWORD and no user or key yet; anyone who can reach "
+                       "it may use every /api/v1 route (docs/users-and-keys.md)")
+    return app

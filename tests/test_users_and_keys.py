@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import subprocess
 import threading
 import uuid
@@ -320,3 +321,24 @@ def test_the_failure_limit_counts_exactly_across_threads_and_forgets_an_ended_wi
     assert limit.retry_after("10.0.0.1") == 1
     now[0] += 0.5
     assert limit.retry_after("10.0.0.1") is None
+
+
+def test_an_api_without_pair_or_users_is_open_says_so_and_its_first_key_closes_it(
+    database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path: Path, clean_db: None
+) -> None:
+    api = Api(service_env(storage_dir, emulator), tmp_path / "api.log").start()
+    try:
+        assert re.search(r"WARNING .*api.app -: the API is open: no API_USERNAME/API_PASSWORD", api.log.read_text())
+        task = api.call("POST", "/api/v1/tasks", json={"name": "before"}).json()
+        assert "owner" not in task
+        made = api.call("POST", "/api/v1/keys", json={"name": "first"}).json()  # the bootstrap admin's own key
+        # Its name: "admin" from the migration, or the last pair's (this module's other API processes had one).
+        bootstrap = made["user"]
+        assert bootstrap in ("admin", ROOT_PAIR[0])
+        assert api.call("GET", "/api/v1/tasks").status_code == 401
+        me = api.call("GET", "/api/v1/me", bearer(made["key"])).json()
+        assert me == {"name": bootstrap, "role": "admin", "key_id": made["id"]}
+        listed = api.call("GET", "/api/v1/tasks", basic(bootstrap, made["key"])).json()["items"]
+        assert [(t["id"], t["owner"]) for t in listed] == [(task["id"], bootstrap)]
+    finally:
+        api.stop()
