@@ -21,11 +21,11 @@ from storage.principals import (
     UserNotFound,
     create_key,
     create_user,
-    delete_key,
     delete_user,
     find_user,
     list_keys,
     live_users,
+    revoke_key,
 )
 
 # A user name goes into Basic auth (no colon) and into URLs (no slash, no space).
@@ -63,7 +63,10 @@ class Users:
         try:
             user = create_user(name, role)
         except NameTaken:
-            raise falcon.HTTPConflict(title="Name taken", description=f"There is a user {name} already.") from None
+            raise falcon.HTTPConflict(
+                title="Name taken",
+                description=f"The name {name} is taken: by a user, a removed user or the bootstrap admin.",
+            ) from None
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/users/{name}"
         resp.media = user_json(user)
@@ -125,7 +128,7 @@ class KeyItem:
         principal = principal_of(req)
         try:
             # Someone else's key is "not found" to a member, as their tasks are.
-            delete_key(key_id, None if principal.is_admin else principal.user_id)
+            revoke_key(key_id, None if principal.is_admin else principal.user_id)
         except KeyNotFound:
             raise falcon.HTTPNotFound(title="Key not found", description=f"There is no key {key_id}.") from None
         resp.status = falcon.HTTP_204

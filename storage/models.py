@@ -59,6 +59,8 @@ class ApiKey(BaseModel):
     secret_hash = BlobField()
     created_at = DateTimeTZField()
     last_used_at = DateTimeTZField(null=True)
+    # Set when the key is revoked (or its user deleted): refused from then on, the row kept.
+    revoked_at = DateTimeTZField(null=True)
 
     class Meta:
         table_name = "api_keys"

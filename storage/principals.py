@@ -72,8 +72,8 @@ SELECT EXISTS (SELECT 1 FROM users WHERE NOT bootstrap) OR EXISTS (SELECT 1 FROM
 
 
 def signs_in_required() -> bool:
-    """Whether the API is closed to anonymous requests: a user besides the bootstrap admin was ever made,
-    or a key exists. Deleted users count, so deleting the last user never opens the API again."""
+    """Whether the API is closed to anonymous requests: a user besides the bootstrap admin or a key was ever
+    made. Deleted users and revoked keys count, so removing the last of them never opens the API again."""
     return bool(db.execute_sql(_SIGN_IN_POSSIBLE_SQL).fetchone()[0])
 
 
@@ -82,7 +82,7 @@ def find_key(key_id: str) -> KeyOwner | None:
     row = (
         ApiKey.select(ApiKey.id, ApiKey.secret_hash, User.id, User.name, User.role)
         .join(User)
-        .where((ApiKey.id == key_id) & _live())
+        .where((ApiKey.id == key_id) & ApiKey.revoked_at.is_null() & _live())
         .tuples()
         .first()
     )
@@ -122,12 +122,12 @@ def find_user(name: str) -> User:
 
 
 def delete_user(name: str) -> None:
-    """Delete the user and their keys, in one transaction; their tasks stay (admins see them)."""
+    """Delete the user and revoke their keys, in one transaction; their tasks stay (admins see them)."""
     with db.atomic():
         user = find_user(name)
         if user.bootstrap:
             raise BootstrapUser(name)
-        ApiKey.delete().where(ApiKey.user == user.id).execute()
+        ApiKey.update(revoked_at=fn.now()).where((ApiKey.user == user.id) & ApiKey.revoked_at.is_null()).execute()
         User.update(deleted_at=fn.now()).where(User.id == user.id).execute()
 
 
@@ -149,19 +149,23 @@ class KeyInfo:
 
 
 def list_keys(user_id: int | None) -> list[KeyInfo]:
-    """Every key (``user_id`` None), or that user's, oldest first; never a hash."""
-    query = ApiKey.select(ApiKey.id, ApiKey.name, User.name, ApiKey.created_at, ApiKey.last_used_at).join(User)
+    """Every key not revoked (``user_id`` None), or that user's, oldest first; never a hash."""
+    query = (
+        ApiKey.select(ApiKey.id, ApiKey.name, User.name, ApiKey.created_at, ApiKey.last_used_at)
+        .join(User)
+        .where(ApiKey.revoked_at.is_null())
+    )
     if user_id is not None:
         query = query.where(ApiKey.user == user_id)
     return [KeyInfo(*row) for row in query.order_by(ApiKey.created_at, ApiKey.id).tuples()]
 
 
-def delete_key(key_id: str, user_id: int | None) -> None:
-    """Delete the key (only if it is ``user_id``'s, unless None); KeyNotFound otherwise."""
-    condition = ApiKey.id == key_id
+def revoke_key(key_id: str, user_id: int | None) -> None:
+    """Revoke the key (only if it is ``user_id``'s, unless None); KeyNotFound when there is no such live key."""
+    condition = (ApiKey.id == key_id) & ApiKey.revoked_at.is_null()
     if user_id is not None:
         condition &= ApiKey.user == user_id
-    if not list(ApiKey.delete().where(condition).returning(ApiKey.id).execute()):
+    if not list(ApiKey.update(revoked_at=fn.now()).where(condition).returning(ApiKey.id).execute()):
         raise KeyNotFound(key_id)
 
 

@@ -340,5 +340,8 @@ def test_an_api_without_pair_or_users_is_open_says_so_and_its_first_key_closes_i
         assert me == {"name": bootstrap, "role": "admin", "key_id": made["id"]}
         listed = api.call("GET", "/api/v1/tasks", basic(bootstrap, made["key"])).json()["items"]
         assert [(t["id"], t["owner"]) for t in listed] == [(task["id"], bootstrap)]
+        # Revoking the only key locks the door rather than opening it again.
+        assert api.call("DELETE", f"/api/v1/keys/{made['id']}", bearer(made["key"])).status_code == 204
+        assert api.call("GET", "/api/v1/tasks").status_code == 401
     finally:
         api.stop()

@@ -6,7 +6,8 @@ takes the name ``API_USERNAME`` when an API process starts with a pair. Tasks th
 migration become the bootstrap admin's.
 
 Users are never deleted, only marked (``deleted_at``), so their tasks keep a named owner and a name is
-never given to a second person. A key row holds only the HMAC-SHA256 of the key; ``key_hash_secret``
+never given to a second person; nor are keys (``revoked_at``), so that revoking the last key of an API
+without a pair never opens it again. A key row holds only the HMAC-SHA256 of the key; ``key_hash_secret``
 holds the random HMAC key used when ``API_KEY_SECRET`` is not set.
 """
 
@@ -33,10 +34,11 @@ STATEMENTS = [
         name text NOT NULL,
         secret_hash bytea NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
-        last_used_at timestamptz
+        last_used_at timestamptz,
+        revoked_at timestamptz
     )
     """,
-    "CREATE INDEX api_keys_of_user ON api_keys (user_id)",
+    "CREATE INDEX api_keys_of_user ON api_keys (user_id) WHERE revoked_at IS NULL",
     "CREATE TABLE key_hash_secret (hmac_key bytea NOT NULL)",
     "ALTER TABLE tasks ADD COLUMN owner_id integer REFERENCES users (id)",
     "UPDATE tasks SET owner_id = (SELECT id FROM users WHERE bootstrap)",
