@@ -24,7 +24,8 @@ from detectors.emulator import Emulator
 from detectors.emulator_faces import make_jpeg
 from service.processes import Child, free_port, wait_until
 from service.run import api_command
-from tests.conftest import DATABASE_URL, build_client, service_env
+from tests.conftest import DATABASE_URL, Workers, build_client, service_env
+from tests.test_webhooks import ALLOWED, SECRET, Receiver, verify
 
 ROOT_PAIR = ("root", "bootstrap-pass-1")
 JPEG = make_jpeg(32, 32)
@@ -345,3 +346,38 @@ def test_an_api_without_pair_or_users_is_open_says_so_and_its_first_key_closes_i
         assert api.call("GET", "/api/v1/tasks").status_code == 401
     finally:
         api.stop()
+
+
+@pytest.fixture(scope="module")
+def paired_workers(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory):
+    env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
+                      API_USERNAME=ROOT_PAIR[0], API_PASSWORD=ROOT_PAIR[1])
+    with Workers(env, tmp_path_factory.mktemp("paired") / "workers.log", processes=1, threads=2) as running:
+        yield running
+
+
+def test_a_members_webhook_names_them_as_owner_like_the_summary_they_read(
+    storage_dir: Path, pipeline: Any, clean_db: None, paired_workers: Workers, fresh_emulator: Emulator
+) -> None:
+    client = build_client(storage_dir, pipeline, ROOT_PAIR, webhook_hosts=ALLOWED)
+    assert client.simulate_post("/api/v1/users", json={"name": "amy", "role": "member"},
+                                headers=basic(*ROOT_PAIR)).status_code == 201
+    key = client.simulate_post("/api/v1/keys", json={"name": "hooks", "user": "amy"}, headers=basic(*ROOT_PAIR))
+    amy = bearer(key.json["key"])
+    receiver = Receiver()
+    try:
+        created = client.simulate_post("/api/v1/tasks", json={"name": "hooked", "callback_url": receiver.url},
+                                       headers=amy)
+        task_id = created.json["id"]
+        added = client.simulate_post(f"/api/v1/tasks/{task_id}/images", params={"name": "a.jpg"}, body=JPEG,
+                                     headers={**amy, "Content-Type": "image/jpeg"})
+        assert added.status_code == 201
+        assert client.simulate_post(f"/api/v1/tasks/{task_id}/start", headers=amy).status_code == 202
+        (request,) = receiver.wait_for(1)
+    finally:
+        receiver.server.shutdown()
+    body = verify(request)
+    summary = client.simulate_get(f"/api/v1/tasks/{task_id}", params={"images": "false"}, headers=amy).json
+    assert body["owner"] == summary["owner"] == "amy"
+    assert list(body)[:3] == ["id", "name", "owner"]
+    assert {k: v for k, v in body.items() if k != "webhook"} == {k: v for k, v in summary.items() if k != "webhook"}
