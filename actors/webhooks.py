@@ -30,6 +30,7 @@ from actors.messages import Pipeline
 from api.serialize import summary
 from service.webhook_reach import Allowlist, Refused
 from storage import webhooks
+from storage.principals import signs_in_required
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,10 @@ def _pinned(url: SplitResult, address: str) -> tuple[str, str]:
 
 
 class WebhookSender:
-    def __init__(self, secret: str | None, allowed_hosts: Allowlist) -> None:
+    def __init__(self, secret: str | None, allowed_hosts: Allowlist, *, pair_set: bool = False) -> None:
         self.secret = (secret or "").encode()
+        # Whether API_USERNAME/API_PASSWORD are set: then the body names the task's owner, as the API does.
+        self.pair_set = pair_set
         self.allowed_hosts = allowed_hosts if secret else Allowlist()
 
     def deliver_webhook(self, task_id: str, run: int) -> None:
@@ -92,7 +95,7 @@ class WebhookSender:
             webhooks.record_attempt(task.id, run, None, delivered=False, error=f"{host} does not resolve: {error}")
             raise WebhookNotDelivered(f"task {task_id}: webhook not delivered: {host} does not resolve") from None
         target, host_header = _pinned(url, address)
-        body = orjson.dumps(summary(task))
+        body = orjson.dumps(summary(task, owner=self.pair_set or signs_in_required()))
         stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",

@@ -149,7 +149,8 @@ def setup() -> None:
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.
     broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)
-    declare_actors(broker, stages, WebhookSender(settings.webhook_secret, settings.webhook_hosts), settings)
+    sender = WebhookSender(settings.webhook_secret, settings.webhook_hosts, pair_set=settings.auth_enabled)
+    declare_actors(broker, stages, sender, settings)
     logging.getLogger(__name__).info(
         "worker ready: detector=%s threads=%d images=%s", settings.detector, settings.worker_threads, store.where
     )

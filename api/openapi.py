@@ -16,7 +16,8 @@ from api import images
 from api.names import MAX_NAME_LENGTH
 from api.params import MAX_PAGE
 from api.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from storage.models import IMAGE_STATUSES, TASK_STATUSES
+from api.users import USER_NAME, USER_NAME_RULE
+from storage.models import IMAGE_STATUSES, TASK_STATUSES, USER_ROLES
 
 Schema = dict[str, Any]
 
@@ -65,8 +66,37 @@ def _summary_properties() -> Schema:
 
 
 def _with_webhook(schema: Schema) -> Schema:
-    """``schema`` with the optional ``webhook`` key of tasks that have a callback URL."""
-    return {**schema, "properties": {**schema["properties"], "webhook": ref("Webhook")}}
+    """``schema`` with the optional keys: ``owner`` (absent on an open API), ``webhook`` (with a callback URL)."""
+    owner = {"type": "string", "description": "The name of the user who created the task (the bootstrap admin's "
+             "for tasks older than users). Absent while the API is open (no credentials configured)."}
+    properties = schema["properties"]
+    return {**schema, "properties": {"id": properties["id"], "name": properties["name"], "owner": owner,
+                                     **properties, "webhook": ref("Webhook")}}
+
+
+def _principal_schemas() -> Schema:
+    name = {"type": "string", "pattern": f"^{USER_NAME.pattern}$", "description": USER_NAME_RULE}
+    role = {"type": "string", "enum": list(USER_ROLES)}
+    key_id = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
+    key_name = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}
+    created = _timestamp("When it was created.")
+    return {
+        "NewUser": {"type": "object", "required": ["name", "role"], "properties": {"name": name, "role": role}},
+        "User": closed({"name": name, "role": role, "created_at": created}),
+        "UserList": closed({"items": {"type": "array", "items": ref("User")}}),
+        "NewKey": {"type": "object", "required": ["name"], "properties": {
+            "name": {**key_name, "description": "What the key is for, e.g. laptop."},
+            "user": {**name, "description": "Whose key (default: the caller's own); only admins name another."}}},
+        "Key": closed({"id": key_id, "name": key_name, "user": name, "created_at": created,
+                       "last_used_at": nullable(_timestamp("Last request made with it (to the minute); null if "
+                                                           "never."))}),
+        "CreatedKey": closed({"id": key_id, "name": key_name, "user": name, "created_at": created, "key": {
+            "type": "string", "pattern": "^ft_[0-9a-f]{16}_[0-9a-f]{64}$",
+            "description": "The key, shown this once: only its hash is kept."}}),
+        "KeyList": closed({"items": {"type": "array", "items": ref("Key")}}),
+        "Me": closed({"name": name, "role": role, "key_id": nullable({**key_id, "description":
+                      "The key this request came with; null for the bootstrap pair or an open API."})}),
+    }
 
 
 def _schemas() -> Schema:
@@ -74,6 +104,7 @@ def _schemas() -> Schema:
     mean_age = nullable({"type": "number", "description": "Plain mean of that gender's ages; null with none."})
     last_sweep = nullable(_timestamp("When housekeeping last swept, on any machine; null if never (or unknown)."))
     return {
+        **_principal_schemas(),
         "Id": _UUID,
         "Error": closed(
             {"title": {"type": "string", "minLength": 1}, "description": {"type": "string", "minLength": 1}},
@@ -170,7 +201,8 @@ def _schemas() -> Schema:
 
 _ERRORS = {
     400: "A bad parameter or a malformed body.",
-    404: "No such task or image (a malformed id included).",
+    403: "An admin's route, or another user's key, asked for by a member.",
+    404: "No such task or image (a malformed id included); a task of another user, to a member.",
     409: "The task is not in a state that allows this.",
     413: "The image is larger than MAX_IMAGE_BYTES; an archive larger, or unpacking to more, than "
          "MAX_ARCHIVE_BYTES, with more than 10,000 members, or with a member header (pax, GNU long name) "
@@ -193,6 +225,11 @@ def _responses() -> Schema:
         "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Basic "}}},
         "content": error_body,
     }
+    responses["429"] = {
+        "description": "Too many failed authentications from this address; try again after Retry-After seconds.",
+        "headers": {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}},
+        "content": error_body,
+    }
     responses["503"]["headers"] = {"Retry-After": {
         "schema": {"type": "integer", "minimum": 1},
         "description": "Seconds; sent when the image store is down or the task is held.",
@@ -207,10 +244,10 @@ def _json(schema_name: str, description: str) -> Schema:
 def _operation(op_id: str, tag: str, summary: str, success: dict[str, Schema], errors: tuple[int, ...],
                **extra: Any) -> Schema:
     responses = dict(success)
-    for status in (401, *errors, 503):
+    for status in (401, *errors, 429, 503):
         responses[str(status)] = ref(str(status), "responses")
     return {"operationId": op_id, "tags": [tag], "summary": summary,
-            "security": [{"basicAuth": []}, {}], "responses": responses, **extra}
+            "security": [{"basicAuth": []}, {"bearerAuth": []}, {}], "responses": responses, **extra}
 
 
 # Written out in each path rather than as $refs, their schemas too: Swagger UI drops a $ref'd path
@@ -265,9 +302,10 @@ def _task_paths() -> Schema:
                 requestBody={"required": False, "content": {JSON: {"schema": ref("NewTask")}}},
             ),
             "get": _operation(
-                "listTasks", "tasks", "List tasks, newest first",
+                "listTasks", "tasks", "List tasks, newest first (a member's own only)",
                 {"200": _json("TaskPage", "One page; a page past the end has no items.")}, (400,),
-                parameters=page_params,
+                parameters=[*page_params, {"name": "owner", "in": "query", "schema": {"type": "string"},
+                                           "description": "Only the tasks of the user of this name."}],
             ),
         },
         "/api/v1/tasks/{task_id}": {
@@ -371,6 +409,47 @@ def _image_paths() -> Schema:
     }
 
 
+def _principal_paths() -> Schema:
+    user_name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    key_id = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    gone = {"204": {"description": "Done."}}
+    return {
+        "/api/v1/users": {
+            "post": _operation(
+                "createUser", "users", "Create a user (admin)",
+                {"201": {**_json("User", "The new user."), "headers": _LOCATION}}, (400, 403, 409),
+                requestBody={"required": True, "content": {JSON: {"schema": ref("NewUser")}}},
+            ),
+            "get": _operation("listUsers", "users", "Every user, oldest first (admin)",
+                              {"200": _json("UserList", "The users.")}, (403,)),
+        },
+        "/api/v1/users/{name}": {
+            "parameters": [user_name],
+            "delete": _operation(
+                "deleteUser", "users", "Remove a user (admin): their keys stop working at once; their tasks stay",
+                gone, (403, 404, 409),
+            ),
+        },
+        "/api/v1/keys": {
+            "post": _operation(
+                "createKey", "users", "Create an API key, shown once (a member: for themself only)",
+                {"201": {**_json("CreatedKey", "The key; keep it, it is not shown again."), "headers": _LOCATION}},
+                (400, 403), requestBody={"required": True, "content": {JSON: {"schema": ref("NewKey")}}},
+            ),
+            "get": _operation("listKeys", "users", "API keys, never their secrets (a member: their own)",
+                              {"200": _json("KeyList", "The keys, oldest first.")}, ()),
+        },
+        "/api/v1/keys/{key_id}": {
+            "parameters": [key_id],
+            "delete": _operation("deleteKey", "users", "Revoke a key: refused from the next request on",
+                                 gone, (404,)),
+        },
+        "/api/v1/me": {
+            "get": _operation("me", "users", "Who the credentials sign in as", {"200": _json("Me", "You.")}, ()),
+        },
+    }
+
+
 def _open(op_id: str, tag: str, summary: str, responses: dict[str, Schema]) -> Schema:
     """An operation that never needs credentials."""
     return {"get": {"operationId": op_id, "tags": [tag], "summary": summary, "responses": responses}}
@@ -408,9 +487,11 @@ DESCRIPTION = """\
 Face-analysis batch jobs: create a task, upload JPEG images into it, start it; workers find every face
 (box, gender, age) and the task ends with its statistics.
 
-* Every `/api/v1` route needs HTTP Basic auth when the service has `API_USERNAME`/`API_PASSWORD` set
-  (401 with `WWW-Authenticate: Basic` otherwise); `/health`, `/metrics`, `/openapi.json`, `/docs` and `/`
-  never do.
+* Every `/api/v1` route needs credentials once the service has `API_USERNAME`/`API_PASSWORD` set or a user
+  (401 with `WWW-Authenticate: Basic` otherwise): Basic auth with that pair or with a user's name and API key,
+  or `Authorization: Bearer ft_…`. A member reaches only their own tasks (any other is 404). Repeated
+  failed authentication from one address gets 429 with `Retry-After`. `/health`, `/metrics`, `/openapi.json`,
+  `/docs` and `/` never need credentials.
 * Every error is JSON `{"title", "description"}`, unknown routes (404) and wrong methods (405) included.
 * Timestamps are ISO 8601 UTC with whole seconds (`2026-11-24T10:00:00Z`); ids are UUIDs.
 * Every response carries `X-Request-ID` (the client's own if it sent a sane one).
@@ -426,16 +507,19 @@ def document() -> Schema:
             {"name": "tasks", "description": "Tasks: create, list, read, start, retry, delete."},
             {"name": "images", "description": "Images of a task: upload, page through, read back, read with faces "
              "drawn."},
+            {"name": "users", "description": "Users, their API keys, and who you are (docs/users-and-keys.md)."},
             {"name": "service", "description": "Health, metrics, this document."},
             {"name": "web", "description": "Pages for people."},
         ],
-        "paths": {**_task_paths(), **_image_paths(), **_service_paths()},
+        "paths": {**_task_paths(), **_image_paths(), **_principal_paths(), **_service_paths()},
         "components": {
             "schemas": _schemas(),
             "responses": _responses(),
             "securitySchemes": {
                 "basicAuth": {"type": "http", "scheme": "basic",
-                              "description": "Needed only when the service has credentials configured."},
+                              "description": "The bootstrap pair, or a user's name with one of their API keys as "
+                                             "the password. Needed once credentials are configured."},
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key, ft_…."},
             },
         },
     }

@@ -1,7 +1,8 @@
 """A request id on every request (``X-Request-ID``, echoed back) and one log line per request.
 
 With ``LOG_LEVEL=debug-raw`` the ``api.raw`` logger adds the JSON bodies, truncated; other
-bodies (images) are described by size only, and headers (credentials) are never logged.
+bodies (images) are described by size only, and headers (credentials) are never logged. The line names
+the principal (``user=alice key=<key id>``, ``key=-`` for the bootstrap pair), never a secret.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import uuid
 
 import falcon
+import orjson
 
 from service.logs import log_context
 
@@ -45,10 +47,19 @@ class RequestLog:
         elapsed_ms = (time.perf_counter() - req.context.started) * 1000
         # Health probes come every few seconds from every orchestrator: only a failing one is news.
         level = logging.DEBUG if req.path in QUIET_PATHS and resp.status_code < 400 else logging.INFO
-        logger.log(level, "%s %s %s %.1f ms", req.method, req.relative_uri, resp.status_code, elapsed_ms)
+        logger.log(level, "%s %s %s %.1f ms%s", req.method, req.relative_uri, resp.status_code, elapsed_ms,
+                   _principal(req))
         if raw_logger.isEnabledFor(logging.DEBUG):
             raw_logger.debug("response body: %s", _response_body(resp))
         log_context.reset(req.context.log_token)
+
+
+def _principal(req: falcon.Request) -> str:
+    """Who the request acted as (user and key id; never a secret), when it was authenticated."""
+    principal = getattr(req.context, "principal", None)
+    if principal is None or not principal.signed_in:
+        return ""
+    return f" user={principal.name} key={principal.key_id or '-'}"
 
 
 def _truncated(text: str) -> str:
@@ -66,8 +77,11 @@ def _request_body(req: falcon.Request) -> str:
 
 
 def _response_body(resp: falcon.Response) -> str:
+    if isinstance(resp.media, dict) and "key" in resp.media:  # a new API key, shown to its client only
+        return _truncated(json.dumps({**resp.media, "key": "<secret>"}))
     if resp.media is not None:
-        return _truncated(json.dumps(resp.media))
+        # orjson, as the response itself: an images page holds image JSON texts (orjson.Fragment).
+        return _truncated(orjson.dumps(resp.media).decode())
     if resp.stream is not None:
         return f"<{resp.content_length} bytes of {resp.content_type}>"
     return "<empty>"

@@ -48,10 +48,12 @@ def progress_json(p: Progress) -> dict[str, int]:
     return {"total": p.total, "done": p.done, "failed": p.failed}
 
 
-def _head(task: Task) -> dict[str, Any]:
-    return {
-        "id": str(task.id),
-        "name": task.name,
+def _head(task: Task, owner: bool) -> dict[str, Any]:
+    """The task's fields before its images; ``owner`` False on an open API, which has no principals to name."""
+    head = {"id": str(task.id), "name": task.name}
+    if owner:
+        head["owner"] = task.owner.name
+    return head | {
         "status": task.status,
         "created_at": timestamp(task.created_at),
         "updated_at": timestamp(task.updated_at),
@@ -75,19 +77,19 @@ def _tail(task: Task) -> dict[str, Any]:
     return tail
 
 
-def summary(task: Task) -> dict[str, Any]:
+def summary(task: Task, *, owner: bool) -> dict[str, Any]:
     """The task summary: the task JSON without ``images`` (a list item)."""
-    return {**_head(task), **_tail(task)}
+    return {**_head(task, owner), **_tail(task)}
 
 
-def new_task(task: Task) -> dict[str, Any]:
+def new_task(task: Task, *, owner: bool) -> dict[str, Any]:
     """The task JSON of a task that has no image yet."""
-    return {**_head(task), "images": [], **_tail(task)}
+    return {**_head(task, owner), "images": [], **_tail(task)}
 
 
-def task_stream(task: Task, batches: Iterable[list[str]]) -> Iterator[bytes]:
+def task_stream(task: Task, batches: Iterable[list[str]], *, owner: bool) -> Iterator[bytes]:
     """The whole task JSON, written a batch of images (JSON texts) at a time."""
-    head = orjson.dumps(_head(task))
+    head = orjson.dumps(_head(task, owner))
     yield head[:-1] + b',"images":['
     separator = b""
     for batch in batches:

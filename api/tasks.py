@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from uuid import UUID
 
 import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
 from api import serialize
+from api.authentication import principal_of
 from api.callbacks import checked_callback
 from api.etag import not_modified
 from api.names import checked_name
-from api.params import flag, paging, status_filter
+from api.params import flag, json_object, paging, status_filter
 from service.webhook_reach import Allowlist
 from storage.models import TASK_STATUSES, Task
-from storage.reports import find_summary, stream_task, task_page
+from storage.reports import TaskFilter, find_summary, stream_task, task_page
 from storage.store import ImageStore
 from storage.tasks import cancel_task, create_task, purge, retry_task, start_task
 
@@ -24,9 +26,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# A new task's body holds a name and a URL: anything much larger is not one.
-MAX_BODY_BYTES = 64 * 1024
-_NO_BODY = object()
 
 
 class TaskCollection:
@@ -34,28 +33,25 @@ class TaskCollection:
         self.webhook_hosts = webhook_hosts
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if (req.content_length or 0) > MAX_BODY_BYTES:
-            raise falcon.HTTPContentTooLarge(
-                title="Body too large", description=f"A task's JSON body may be at most {MAX_BODY_BYTES} bytes."
-            )
-        body = req.get_media(default_when_empty=_NO_BODY)
-        if body is _NO_BODY:
-            body = {}
-        elif not isinstance(body, dict):  # JSON null included: the body, when there is one, is an object
-            raise falcon.HTTPBadRequest(
-                title="Invalid body", description='The body must be a JSON object like {"name": "…"}.'
-            )
+        body = json_object(req, "A task's", '{"name": "…"}')
         name = checked_name(body.get("name"), '"name"')
-        task = create_task(name, checked_callback(body.get("callback_url"), self.webhook_hosts))
+        owner = principal_of(req).user_id
+        task = create_task(name, owner, checked_callback(body.get("callback_url"), self.webhook_hosts))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task.id}"
-        resp.media = serialize.new_task(task)
+        resp.media = serialize.new_task(task, owner=principal_of(req).signed_in)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        status = status_filter(req, TASK_STATUSES)
+        principal = principal_of(req)
+        which = TaskFilter(
+            status=status_filter(req, TASK_STATUSES),
+            owner_id=None if principal.is_admin else principal.user_id,
+            owner_name=req.get_param("owner"),
+        )
         page, page_size = paging(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        tasks, total = task_page(status, page, page_size)
-        resp.media = serialize.page([serialize.summary(t) for t in tasks], page, page_size, total)
+        tasks, total = task_page(which, page, page_size)
+        items = [serialize.summary(t, owner=principal.signed_in) for t in tasks]
+        resp.media = serialize.page(items, page, page_size, total)
 
 
 class TaskItem:
@@ -70,11 +66,12 @@ class TaskItem:
         task = find_summary(task_id)
         if not_modified(req, resp, task, images=with_images):
             return
+        owner = principal_of(req).signed_in
         if not with_images:
-            resp.media = serialize.summary(task)
+            resp.media = serialize.summary(task, owner=owner)
             return
         resp.content_type = falcon.MEDIA_JSON
-        resp.stream = stream_task(task, serialize.task_stream)
+        resp.stream = stream_task(task, partial(serialize.task_stream, owner=owner))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         cancel_task(task_id, self.lock_timeout_s)
@@ -101,7 +98,7 @@ class TaskRun:
             # The run is committed; housekeeping dispatches runs that have not begun.
             logger.exception("task %s: dispatch failed after commit", task_id)
         resp.status = falcon.HTTP_202
-        resp.media = serialize.summary(task)
+        resp.media = serialize.summary(task, owner=principal_of(req).signed_in)
 
 
 def start(pipeline: Pipeline) -> TaskRun:

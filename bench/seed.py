@@ -20,7 +20,7 @@ from detectors.emulator_faces import face, make_jpeg
 from storage.audit import recount
 from storage.db import db
 from storage.files import FileStore
-from storage.models import Image, Task
+from storage.models import Image, Task, User
 
 BATCH = 1000
 
@@ -56,7 +56,7 @@ def task_row(status: str, remaining: int = 0, name: str | None = None) -> uuid.U
     task_id = uuid.uuid4()
     finished = status in ("completed", "failed")
     Task.insert(
-        id=task_id, name=name, status=status, remaining=remaining,
+        id=task_id, name=name, status=status, remaining=remaining, owner=User.select(User.id).where(User.bootstrap),
         created_at=fn.now(), updated_at=fn.now(),
         started_at=fn.now() if status != "forming" else None, finished_at=fn.now() if finished else None,
     ).execute()

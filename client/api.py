@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -57,11 +57,15 @@ def _reason(error: requests.RequestException) -> str:
 
 
 class Api:
-    def __init__(self, url: str, auth: tuple[str, str] | None = None) -> None:
+    def __init__(self, url: str, auth: tuple[str, str] | None = None, key: str | None = None) -> None:
+        """``key``, an API key (ft_…), is sent as a Bearer token; otherwise ``auth`` as Basic credentials."""
         self.root = service_root(url)
         self.base = self.root + "/api/v1"
         self.http = requests.Session()
-        self.http.auth = auth
+        if key:
+            self.http.headers["Authorization"] = f"Bearer {key}"
+        else:
+            self.http.auth = auth
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """The response of a successful call; retries connection errors and 503, raises ``ApiError``."""
@@ -125,11 +129,12 @@ class Api:
     def summary(self, task_id: str) -> dict[str, Any]:
         return self.request("GET", f"/tasks/{task_id}", params={"images": "false"}).json()
 
-    def tasks(self, status: str | None) -> Iterator[dict[str, Any]]:
-        """Every task, newest first, a page of 100 at a time."""
+    def tasks(self, status: str | None, owner: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every task (of ``owner``, when given), newest first, a page of 100 at a time."""
         page = 1
         while True:
-            params = {"page": page, "page_size": 100, **({"status": status} if status else {})}
+            params = {"page": page, "page_size": 100, **({"status": status} if status else {}),
+                      **({"owner": owner} if owner else {})}
             items = self.request("GET", "/tasks", params=params).json()["items"]
             yield from items
             if len(items) < 100:
@@ -140,3 +145,24 @@ class Api:
         with self.request("GET", f"/tasks/{task_id}/faces.csv", stream=True) as response:
             for chunk in response.iter_content(64 * 1024):
                 target.write(chunk)
+
+    def add_user(self, name: str, role: str) -> dict[str, Any]:
+        return self.request("POST", "/users", json={"name": name, "role": role}).json()
+
+    def list_users(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/users").json()["items"]
+
+    def remove_user(self, name: str) -> None:
+        self.request("DELETE", f"/users/{quote(name, safe='')}")
+
+    def create_key(self, name: str, user: str | None) -> dict[str, Any]:
+        return self.request("POST", "/keys", json={"name": name, **({"user": user} if user else {})}).json()
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/keys").json()["items"]
+
+    def revoke_key(self, key_id: str) -> None:
+        self.request("DELETE", f"/keys/{quote(key_id, safe='')}")
+
+    def me(self) -> dict[str, Any]:
+        return self.request("GET", "/me").json()

@@ -1,13 +1,17 @@
 """``facetasks``: from a folder of photos to statistics and a spreadsheet, through the REST API.
 
     facetasks analyze PATH... [--name N] [--wait] [--csv FILE] [--jobs 8]
-    facetasks status ID | start ID | wait ID | export ID --csv FILE|- | retry ID | delete ID | list [--status S]
+    facetasks status ID | start ID | wait ID | export ID --csv FILE|- | retry ID | delete ID
+    facetasks list [--status S] [--owner U]
+    facetasks users add NAME [--role member|admin] | users list | users remove NAME
+    facetasks keys create NAME [--user U] | keys list | keys revoke ID | whoami
 
-The service is ``--url`` or ``FACETASKS_URL`` (default http://127.0.0.1:8080); credentials are
-``--user``/``--password``, or ``FACETASKS_USER``/``FACETASKS_PASSWORD``, or the API's own
-``API_USERNAME``/``API_PASSWORD``; these options may also follow the command. Exit codes: 0 done
-(a waited-for task completed), 1 a waited-for task failed, 2 a usage or API error, 130 interrupted
-(a task being waited for keeps running; a task being uploaded is deleted).
+The service is ``--url`` or ``FACETASKS_URL`` (default http://127.0.0.1:8080); credentials are an API
+key, ``--key`` or ``FACETASKS_KEY`` (sent as a Bearer token), or ``--user``/``--password``, or
+``FACETASKS_USER``/``FACETASKS_PASSWORD``, or the API's own ``API_USERNAME``/``API_PASSWORD``; these
+options may also follow the command. Exit codes: 0 done (a waited-for task completed), 1 a waited-for
+task failed, 2 a usage or API error (credentials refused included), 130 interrupted (a task being
+waited for keeps running; a task being uploaded is deleted).
 """
 
 from __future__ import annotations
@@ -34,10 +38,11 @@ def _parser() -> argparse.ArgumentParser:
         "url": os.environ.get("FACETASKS_URL", "http://127.0.0.1:8080"),
         "user": os.environ.get("FACETASKS_USER") or os.environ.get("API_USERNAME"),
         "password": os.environ.get("FACETASKS_PASSWORD") or os.environ.get("API_PASSWORD"),
+        "key": os.environ.get("FACETASKS_KEY"),
     })
     # The same options after the command (`facetasks list --user alice`); given there, they win.
     common = argparse.ArgumentParser(add_help=False)
-    _connection_options(common, dict.fromkeys(("url", "user", "password"), argparse.SUPPRESS))
+    _connection_options(common, dict.fromkeys(("url", "user", "password", "key"), argparse.SUPPRESS))
     commands = parser.add_subparsers(dest="command", required=True)
     analyze = commands.add_parser("analyze", parents=[common],
                                   help="create a task of every JPEG under PATH..., start it")
@@ -55,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", required=True, help="the file to write, - for stdout")
     listing = commands.add_parser("list", parents=[common], help="the tasks, newest first")
     listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--owner", help="only this user's tasks (admins)")
+    _team_commands(commands)
     return parser
 
 
@@ -63,15 +70,36 @@ def _connection_options(parser: argparse.ArgumentParser, defaults: dict[str, Any
                         help="the service, e.g. http://127.0.0.1:8080 (FACETASKS_URL)")
     parser.add_argument("--user", default=defaults["user"], help="API user (FACETASKS_USER)")
     parser.add_argument("--password", default=defaults["password"], help="API password (FACETASKS_PASSWORD)")
+    parser.add_argument("--key", default=defaults["key"],
+                        help="an API key (ft_…), sent instead of --user/--password (FACETASKS_KEY)")
+
+
+def _team_commands(commands: argparse._SubParsersAction) -> None:
+    users = commands.add_parser("users", help="add, list or remove users (admins)")
+    user_commands = users.add_subparsers(dest="action", required=True)
+    add = user_commands.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", choices=("member", "admin"), default="member")
+    user_commands.add_parser("list", help="every user")
+    user_commands.add_parser("remove", help="remove a user: their keys stop working, their tasks stay").add_argument(
+        "name")
+    keys = commands.add_parser("keys", help="create, list or revoke API keys")
+    key_commands = keys.add_subparsers(dest="action", required=True)
+    create = key_commands.add_parser("create", help="a new key, printed once")
+    create.add_argument("name", help="what the key is for, e.g. laptop")
+    create.add_argument("--user", dest="for_user", help="whose key (admins; default: your own)")
+    key_commands.add_parser("list", help="the keys you may see (never their secrets)")
+    key_commands.add_parser("revoke", help="revoke a key at once").add_argument("key_id", metavar="ID")
+    commands.add_parser("whoami", help="who these credentials sign in as")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    api = Api(args.url, (args.user, args.password) if args.user and args.password else None)
+    api = Api(args.url, (args.user, args.password) if args.user and args.password else None, args.key)
     try:
         return COMMANDS[args.command](api, args)
     except ApiError as error:
-        print(f"facetasks: {error.description}", file=sys.stderr)
+        print(f"facetasks: {_refusal(error, args)}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # `facetasks list | head`: the reader had enough, which is no error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -90,6 +118,17 @@ def _abandon() -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(EXIT_INTERRUPTED)
+
+
+def _refusal(error: ApiError, args: argparse.Namespace) -> str:
+    """The API's own description, or for a 401 which credentials were refused."""
+    if error.status != 401:
+        return error.description
+    if args.key:
+        return "the service refused the API key (--key or FACETASKS_KEY): it is wrong, revoked, or its user removed"
+    if args.user and args.password:
+        return f"the service refused the password of user {args.user} (--user/--password)"
+    return "the service needs credentials: give an API key (--key or FACETASKS_KEY) or --user and --password"
 
 
 def analyze(api: Api, args: argparse.Namespace) -> int:
@@ -217,12 +256,46 @@ def delete(api: Api, args: argparse.Namespace) -> int:
 
 
 def list_tasks(api: Api, args: argparse.Namespace) -> int:
-    print(show.listing(api.tasks(args.status)))
+    print(show.listing(api.tasks(args.status, args.owner)))
+    return EXIT_OK
+
+
+def users(api: Api, args: argparse.Namespace) -> int:
+    if args.action == "add":
+        user = api.add_user(args.name, args.role)
+        print(f"added {user['name']} ({user['role']})", file=sys.stderr)
+    elif args.action == "remove":
+        api.remove_user(args.name)
+        print(f"removed {args.name}: their keys no longer work; their tasks stay", file=sys.stderr)
+    else:
+        listed = [(u["name"], u["role"], u["created_at"]) for u in api.list_users()]
+        print(show.rows(("name", "role", "created"), listed))
+    return EXIT_OK
+
+
+def keys(api: Api, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        made = api.create_key(args.name, args.for_user)
+        print(f"key {made['id']} ({made['name']}) for {made['user']}: shown this once, keep it", file=sys.stderr)
+        print(made["key"])
+    elif args.action == "revoke":
+        api.revoke_key(args.key_id)
+        print(f"revoked {args.key_id}", file=sys.stderr)
+    else:
+        print(show.rows(("id", "name", "user", "created", "last used"),
+                        [(k["id"], k["name"], k["user"], k["created_at"], k["last_used_at"] or "never")
+                         for k in api.list_keys()]))
+    return EXIT_OK
+
+
+def whoami(api: Api, args: argparse.Namespace) -> int:
+    me = api.me()
+    print(f"{me['name']} ({me['role']}), " + (f"key {me['key_id']}" if me["key_id"] else "no key (password)"))
     return EXIT_OK
 
 
 COMMANDS = {"analyze": analyze, "status": status, "start": start, "wait": wait, "export": export, "retry": retry,
-            "delete": delete, "list": list_tasks}
+            "delete": delete, "list": list_tasks, "users": users, "keys": keys, "whoami": whoami}
 
 
 if __name__ == "__main__":

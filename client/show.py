@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -65,9 +65,19 @@ def table(summary: dict[str, Any]) -> str:
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 
 
+def rows(header: Sequence[str], values: Iterable[Sequence[str]]) -> str:
+    """A plain table: columns as wide as their widest cell."""
+    table = [list(header), *(list(row) for row in values)]
+    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                     for row in table)
+
+
 def listing(tasks: Iterable[dict[str, Any]]) -> str:
+    """The tasks, a line each; the owner's name ends a line when the service names owners."""
     lines = [f"{'id':<36}  {'status':<10}  {'images':>7}  {'faces':>6}  name"]
     for task in tasks:
+        owner = f"  ({task['owner']})" if "owner" in task else ""
         lines.append(f"{task['id']:<36}  {task['status']:<10}  {task['progress']['total']:>7}  "
-                     f"{task['statistics']['total_faces']:>6}  {task['name'] or '-'}")
+                     f"{task['statistics']['total_faces']:>6}  {task['name'] or '-'}{owner}")
     return "\n".join(lines)

@@ -108,6 +108,11 @@ class Settings:
     worker_stop_grace_s: int = 45
     api_username: str | None = None
     api_password: str | None = field(default=None, repr=False)
+    # The HMAC key API keys are hashed with (api/keys.py); unset: the random one migration 0005 stored
+    # in the database. Changing it invalidates every key.
+    api_key_secret: str | None = field(default=None, repr=False)
+    # Failed authentications one client address may make a minute, per API process, before 429.
+    auth_failures_per_minute: int = 10
     detector: str = "local"
     facecloud_url: str = "https://backend.facecloud.tevian.ru/api/v1"
     facecloud_email: str | None = None
@@ -208,6 +213,10 @@ class Settings:
             port=_int(env, "PORT", defaults.port, minimum=1),
             api_username=env.get("API_USERNAME") or None,
             api_password=env.get("API_PASSWORD") or None,
+            api_key_secret=env.get("API_KEY_SECRET") or None,
+            auth_failures_per_minute=_int(
+                env, "AUTH_FAILURES_PER_MINUTE", defaults.auth_failures_per_minute, minimum=1
+            ),
             detector=detector,
             facecloud_url=env.get("FACECLOUD_URL") or defaults.facecloud_url,
             facecloud_email=env.get("FACECLOUD_EMAIL") or None,

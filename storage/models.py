@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 
 from peewee import (
+    AutoField,
     BigIntegerField,
+    BlobField,
     BooleanField,
     FloatField,
     ForeignKeyField,
@@ -31,9 +33,43 @@ class BaseModel(Model):
         database = db
 
 
+USER_ROLES = ("admin", "member")
+
+
+class User(BaseModel):
+    id = AutoField()
+    name = TextField()
+    role = TextField()
+    # The row that stands for the API_USERNAME/API_PASSWORD pair (storage/principals.py).
+    bootstrap = BooleanField(default=False)
+    created_at = DateTimeTZField()
+    # A deleted user's row stays, so that the tasks it owned keep their owner's name.
+    deleted_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "users"
+
+
+class ApiKey(BaseModel):
+    # The key id, the part of ``ft_<id>_<secret>`` the key is looked up by.
+    id = TextField(primary_key=True)
+    user = ForeignKeyField(User, backref="keys")
+    name = TextField()
+    # HMAC-SHA256 of the whole key; the key itself is kept nowhere.
+    secret_hash = BlobField()
+    created_at = DateTimeTZField()
+    last_used_at = DateTimeTZField(null=True)
+    # Set when the key is revoked (or its user deleted): refused from then on, the row kept.
+    revoked_at = DateTimeTZField(null=True)
+
+    class Meta:
+        table_name = "api_keys"
+
+
 class Task(BaseModel):
     id = UUIDField(primary_key=True, default=uuid.uuid4)
     name = TextField(null=True)
+    owner = ForeignKeyField(User, backref="tasks")
     status = TextField(default="forming")
     # Set by DELETE: the task is invisible to the API at once, and the pipeline
     # purges it when no stage still works on it.

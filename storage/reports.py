@@ -15,7 +15,7 @@ from uuid import UUID
 
 from storage.db import db
 from storage.errors import TaskNotFound
-from storage.models import Task
+from storage.models import Task, User
 
 #: Images read per query while a whole task is streamed.
 STREAM_BATCH = 1000
@@ -62,9 +62,14 @@ def statistics(task: Task) -> Statistics:
     )
 
 
+def with_owner() -> Any:
+    """Tasks selected with their owner's row, so that the owner's name costs no second read."""
+    return Task.select(Task, User).join(User)
+
+
 def find_summary(task_id: UUID) -> Task:
-    """The task row, which holds everything of its summary (one indexed read)."""
-    task = Task.get_or_none((Task.id == task_id) & ~Task.cancelled)
+    """The task row, which holds everything of its summary, and its owner (one indexed read)."""
+    task = with_owner().where((Task.id == task_id) & ~Task.cancelled).first()
     if task is None:
         raise TaskNotFound(task_id)
     return task
@@ -86,14 +91,29 @@ def representation_tag(task: Task, *, images: bool) -> str:
     return f"v{task.version}.{stamp}"
 
 
-def task_page(status: str | None, page: int, page_size: int) -> tuple[list[Task], int]:
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which tasks a list shows: by status, by the owner's id (a member's own), by the owner's name."""
+
+    status: str | None = None
+    owner_id: int | None = None
+    owner_name: str | None = None
+
+
+def task_page(which: TaskFilter, page: int, page_size: int) -> tuple[list[Task], int]:
     """One page of tasks, newest first, and the number of tasks in all pages."""
-    visible = ~Task.cancelled if status is None else (~Task.cancelled & (Task.status == status))
-    total = Task.select().where(visible).count()
+    visible = ~Task.cancelled
+    if which.status is not None:
+        visible &= Task.status == which.status
+    if which.owner_id is not None:
+        visible &= Task.owner == which.owner_id
+    if which.owner_name is not None:
+        visible &= User.name == which.owner_name
+    total = with_owner().where(visible).count()
     if (page - 1) * page_size >= total:  # past the end (however far: no OFFSET overflow)
         return [], total
     tasks = list(
-        Task.select().where(visible).order_by(Task.created_at.desc(), Task.id.desc()).paginate(page, page_size)
+        with_owner().where(visible).order_by(Task.created_at.desc(), Task.id.desc()).paginate(page, page_size)
     )
     return tasks, total
 

@@ -28,8 +28,12 @@ from storage.store import ImageStore, Incoming
 logger = logging.getLogger(__name__)
 
 
-def create_task(name: str | None, callback_url: str | None = None) -> Task:
-    return Task.insert(id=uuid.uuid4(), name=name, callback_url=callback_url).returning(Task).execute()[0]
+def create_task(name: str | None, owner_id: int, callback_url: str | None = None) -> Task:
+    return (
+        Task.insert(id=uuid.uuid4(), name=name, owner=owner_id, callback_url=callback_url)
+        .returning(Task)
+        .execute()[0]
+    )
 
 
 def find_task(task_id: UUID) -> Task:

@@ -7,14 +7,15 @@ from uuid import UUID
 from peewee import fn
 
 from storage.models import Task
+from storage.reports import with_owner
 
 
 def pending_delivery(task_id: UUID, run: int) -> Task | None:
     """The task, if its run ``run`` ended, has a callback and its webhook is not delivered yet."""
-    return Task.get_or_none(
+    return with_owner().where(
         (Task.id == task_id) & ~Task.cancelled & (Task.run == run) & Task.status.in_(("completed", "failed"))
         & Task.callback_url.is_null(False) & Task.webhook_delivered_at.is_null()
-    )
+    ).first()
 
 
 def record_attempt(task_id: UUID, run: int, status: int | None, delivered: bool, error: str | None = None) -> None:

@@ -94,7 +94,9 @@ def _empty_tables(attempts: int = 10) -> None:
     for attempt in range(1, attempts + 1):
         try:
             with db.connection_context():
-                db.execute_sql("TRUNCATE tasks CASCADE")
+                db.execute_sql("TRUNCATE tasks, api_keys CASCADE")
+                # Users a test made would close the API for the next test (tests/test_users_and_keys.py).
+                db.execute_sql("DELETE FROM users WHERE NOT bootstrap")
             return
         except OperationalError as error:
             # Peewee raises its own error while handling the driver's.

@@ -190,6 +190,33 @@ def test_service_responses_match(checked: Checked, storage_dir: Path) -> None:
     down("POST", f"/api/v1/tasks/{task['id']}/start", 503)
 
 
+def test_users_keys_and_owned_tasks_responses_match(storage_dir: Path, pipeline: Pipeline, clean_db: None) -> None:
+    checked = Checked(build_client(storage_dir, pipeline, CREDENTIALS, auth_failures_per_minute=10))
+    admin = {"Authorization": "Basic YWxpY2U6d29uZGVybGFuZA=="}
+    checked.json("POST", "/api/v1/users", 201, {"name": "bob", "role": "member"}, headers=admin)
+    checked.json("POST", "/api/v1/users", 409, {"name": "bob", "role": "member"}, headers=admin)
+    checked.json("POST", "/api/v1/users", 400, {"name": "b:ob", "role": "member"}, headers=admin, valid_request=False)
+    assert [u["name"] for u in checked.json("GET", "/api/v1/users", 200, headers=admin)["items"]] == ["alice", "bob"]
+    created = checked.json("POST", "/api/v1/keys", 201, {"name": "laptop", "user": "bob"}, headers=admin)
+    bob = {"Authorization": f"Bearer {created['key']}"}
+    assert checked.json("GET", "/api/v1/me", 200, headers=bob) == {"name": "bob", "role": "member",
+                                                                    "key_id": created["id"]}
+    checked.json("GET", "/api/v1/users", 403, headers=bob)
+    checked.json("POST", "/api/v1/keys", 403, {"name": "theirs", "user": "alice"}, headers=bob)
+    task = checked.json("POST", "/api/v1/tasks", 201, {"name": "mine"}, headers=bob)
+    assert task["owner"] == "bob"
+    assert checked.json("GET", "/api/v1/tasks", 200, params={"owner": "bob"}, headers=admin)["total"] == 1
+    assert [k["id"] for k in checked.json("GET", "/api/v1/keys", 200, headers=bob)["items"]] == [created["id"]]
+    checked("DELETE", f"/api/v1/keys/{created['id']}", 204, headers=bob)
+    checked("DELETE", f"/api/v1/keys/{created['id']}", 404, headers=admin)
+    checked("DELETE", "/api/v1/users/bob", 204, headers=admin)
+    checked("DELETE", "/api/v1/users/bob", 404, headers=admin)
+    checked("DELETE", "/api/v1/users/alice", 409, headers=admin)
+    for _ in range(10):
+        checked("GET", "/api/v1/me", 401, headers=bob)
+    assert int(checked("GET", "/api/v1/me", 429, headers=bob).headers["Retry-After"]) >= 1
+
+
 def test_every_documented_operation_was_exercised() -> None:
     """Keeps the tests above honest: an operation added to the document needs a response checked here."""
     if not SEEN:
