@@ -141,8 +141,8 @@ def analyze(api: Api, args: argparse.Namespace) -> int:
         print("facetasks: no JPEG (.jpg, .jpeg) under " + ", ".join(map(str, args.paths)), file=sys.stderr)
         return EXIT_ERROR
     task = api.create_task(args.name or _name_of(args.paths))
-    print(f"task {task['id']}", file=sys.stderr)
     try:
+        print(f"task {task['id']}", file=sys.stderr)
         added, rejected = _upload(api, task["id"], photos, max(1, args.jobs))
     except (KeyboardInterrupt, ApiError) as stopped:
         # A half-filled task is worse than none: it would be started by mistake or linger unnoticed.
