@@ -21,7 +21,6 @@ RETRIES = 6
 FIRST_BACKOFF_S = 0.5
 TIMEOUT_S = (5, 300)
 WHERE = "--url or FACETASKS_URL"
-CREDENTIALS = "--user and --password (or FACETASKS_USER and FACETASKS_PASSWORD)"
 # What a failed name lookup says, from urllib3's NameResolutionError or the resolver itself.
 _UNKNOWN_HOST = ("NameResolutionError", "Name or service not known", "No address associated",
                  "Temporary failure in name resolution", "nodename nor servname")
@@ -105,8 +104,6 @@ class Api:
             title = response.reason or "Error"
             description = (f"no facetasks API at {self.base} (HTTP {response.status_code}); "
                            f"give the service's address with {WHERE}")
-        if response.status_code == 401:
-            description = f"{description} Give credentials with {CREDENTIALS}."
         raise ApiError(response.status_code, title, description)
 
     def create_task(self, name: str | None) -> dict[str, Any]:

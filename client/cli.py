@@ -128,7 +128,8 @@ def _refusal(error: ApiError, args: argparse.Namespace) -> str:
         return "the service refused the API key (--key or FACETASKS_KEY): it is wrong, revoked, or its user removed"
     if args.user and args.password:
         return f"the service refused the password of user {args.user} (--user/--password)"
-    return "the service needs credentials: give an API key (--key or FACETASKS_KEY) or --user and --password"
+    return ("the service needs credentials: give an API key (--key or FACETASKS_KEY), or --user and --password "
+            "(or FACETASKS_USER and FACETASKS_PASSWORD)")
 
 
 def analyze(api: Api, args: argparse.Namespace) -> int:

@@ -79,8 +79,8 @@ def test_a_401_names_the_options_and_the_options_work_after_the_command(service)
     after = facetasks("list", "--url", service.url, "--user", USER, "--password", PASSWORD, credentials=False)
 
     assert refused.returncode == 2
-    assert refused.stderr.endswith(" Give credentials with --user and --password "
-                                   "(or FACETASKS_USER and FACETASKS_PASSWORD).\n")
+    assert refused.stderr == ("facetasks: the service needs credentials: give an API key (--key or FACETASKS_KEY), "
+                              "or --user and --password (or FACETASKS_USER and FACETASKS_PASSWORD)\n")
     assert after.returncode == 0 and after.stdout.startswith("id ")
 
 

@@ -96,7 +96,8 @@ def test_a_revoked_or_wrong_key_is_said_in_one_line_with_exit_code_2(api: Api) -
                                                    "(--user/--password)\n")
     none = run(api, "whoami")
     assert (none.returncode, none.stderr) == (2, "facetasks: the service needs credentials: give an API key "
-                                                  "(--key or FACETASKS_KEY) or --user and --password\n")
+                                                  "(--key or FACETASKS_KEY), or --user and --password "
+                                                  "(or FACETASKS_USER and FACETASKS_PASSWORD)\n")
 
 
 def test_removing_a_user_and_listing_tasks_by_owner(api: Api) -> None:
