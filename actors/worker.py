@@ -34,6 +34,7 @@ from actors.messages import (
 )
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.stages import Stages
+from actors.webhook_pool import WebhookPool
 from actors.webhooks import WebhookSender
 from detectors.base import BadImageError, Detector, DetectorAuthError
 from service.settings import Settings
@@ -111,7 +112,7 @@ def setup() -> None:
     settings = Settings.from_env()
     settings.configure_logging()
     prometheus = metrics.enable()
-    init_db(settings.database_url, max_connections=settings.worker_threads + 2)
+    init_db(settings.database_url, max_connections=settings.worker_threads + settings.webhook_threads + 2)
     middleware = [
         LogContext(),
         DatabaseConnections(),
@@ -123,6 +124,7 @@ def setup() -> None:
         Retries(),
         CurrentMessage(),
         prometheus,
+        WebhookPool(settings.webhook_threads, settings.worker_stop_grace_s * 1000),
     ]
     broker = make_broker(settings.rabbitmq_url, middleware, settings.rabbitmq_ca_file)
     dramatiq.set_broker(broker)

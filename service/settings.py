@@ -117,6 +117,9 @@ class Settings:
     local_max_detect_pixels: int = 2_000_000
     worker_processes: int = os.cpu_count() or 1
     worker_threads: int = FACECLOUD_THREADS
+    # Threads of each worker process that deliver webhooks, apart from those above (actors/webhook_pool.py):
+    # receivers slow to answer wait on these, never on the detections.
+    webhook_threads: int = 4
     max_image_bytes: int = 10 * 1024 * 1024
     # Pixels an image may have, read from its header before any decode: 120 MP lets through every
     # camera sold today, medium format (102 MP) included.
@@ -213,6 +216,7 @@ class Settings:
                 env, "LOCAL_MAX_DETECT_PIXELS", defaults.local_max_detect_pixels, minimum=4096
             ),
             worker_processes=_int(env, "WORKER_PROCESSES", defaults.worker_processes, minimum=1),
+            webhook_threads=_int(env, "WEBHOOK_THREADS", defaults.webhook_threads, minimum=1),
             worker_threads=_int(
                 env, "WORKER_THREADS", FACECLOUD_THREADS if detector == "facecloud" else LOCAL_THREADS, minimum=1
             ),
