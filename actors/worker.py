@@ -35,6 +35,7 @@ from actors.messages import (
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.outage import BrokerOutage
 from actors.stages import Stages
+from actors.webhook_pool import WebhookPool
 from actors.webhooks import WebhookSender
 from detectors.base import BadImageError, Detector, DetectorAuthError
 from service.settings import Settings
@@ -119,7 +120,7 @@ def setup() -> None:
     settings = Settings.from_env()
     settings.configure_logging()
     prometheus = metrics.enable(serve_metrics)
-    init_db(settings.database_url, max_connections=settings.worker_threads + 2)
+    init_db(settings.database_url, max_connections=settings.worker_threads + settings.webhook_threads + 2)
     middleware = [
         LogContext(),
         DatabaseConnections(),
@@ -131,6 +132,7 @@ def setup() -> None:
         Retries(),
         CurrentMessage(),
         prometheus,
+        WebhookPool(settings.webhook_threads, settings.worker_stop_grace_s * 1000),
     ]
     broker = make_broker(settings.rabbitmq_url, middleware, settings.rabbitmq_ca_file)
     dramatiq.set_broker(broker)

@@ -8,7 +8,8 @@ anything is added:
 
 * the archive itself: ``MAX_ARCHIVE_BYTES`` (413), streamed to a temporary file, never into memory;
 * what it unpacks to: ``MAX_ARCHIVE_BYTES`` again (413; JPEGs barely compress, so a real archive of
-  photos unpacks to about its own size) and ``MAX_MEMBERS`` members (413);
+  photos unpacks to about its own size) and ``MAX_MEMBERS`` members (413; for a ZIP counted before
+  ``zipfile`` reads its directory, ``api.zip_directory``);
 * a ZIP member that claims to expand more than ``BOMB_RATIO`` times: a zip bomb (422);
 * a TAR member header (pax, GNU long name) over ``tar_stream.HEADER_LIMIT`` bytes: 413, refused
   before it is read (``api.tar_stream`` counts every byte it inflates, and stops at the end of the
@@ -38,6 +39,7 @@ from api.errors import sentence
 from api.member_names import hidden, image_name
 from api.names import name_problem
 from api.tar_stream import HEADER_LIMIT, DamagedArchive, HeaderTooLarge, UnpackedTooLarge, tar_members
+from api.zip_directory import member_count
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 
 ARCHIVE_TYPES = {
@@ -164,6 +166,9 @@ def _too_many() -> falcon.HTTPError:
 
 
 def _zip_members(archive: Path, max_bytes: int) -> Iterator[tuple[str, BinaryIO | Rejected]]:
+    with archive.open("rb") as raw:
+        if member_count(raw, MAX_MEMBERS) > MAX_MEMBERS:  # before zipfile makes an object of each
+            raise _too_many()
     with zipfile.ZipFile(archive) as zip_file:
         infos = zip_file.infolist()
         if len(infos) > MAX_MEMBERS:

@@ -125,6 +125,9 @@ class Settings:
     local_max_detect_pixels: int = 2_000_000
     worker_processes: int = os.cpu_count() or 1
     worker_threads: int = FACECLOUD_THREADS
+    # Threads of each worker process that deliver webhooks, apart from those above (actors/webhook_pool.py):
+    # receivers slow to answer wait on these, never on the detections.
+    webhook_threads: int = 4
     max_image_bytes: int = 10 * 1024 * 1024
     # Pixels an image may have, read from its header before any decode: 120 MP lets through every
     # camera sold today, medium format (102 MP) included.
@@ -233,6 +236,7 @@ class Settings:
             worker_processes=_int(env, "WORKER_PROCESSES", defaults.worker_processes, minimum=1),
             worker_metrics_host=env.get("WORKER_METRICS_HOST") or defaults.worker_metrics_host,
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", defaults.worker_metrics_port, minimum=1),
+            webhook_threads=_int(env, "WEBHOOK_THREADS", defaults.webhook_threads, minimum=1),
             worker_threads=_int(
                 env, "WORKER_THREADS", FACECLOUD_THREADS if detector == "facecloud" else LOCAL_THREADS, minimum=1
             ),

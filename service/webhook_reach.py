@@ -114,17 +114,16 @@ class Allowlist:
         refusal = self.refusal(host, port)
         if refusal:
             raise Refused(f"the callback URL {refusal}")
-        literal = _address(host)
-        if literal is not None:
-            found = [literal]
+        if _address(host) is not None:
+            found = [host]
         else:
-            found = [_address(str(info[4][0])) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-        for address in found:
+            found = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+        for text in found:
+            address = _address(text)  # None for a link-local address with its zone (fe80::1%eth0)
             if address is not None and self.reachable(address, port):
                 return str(address)
-        kinds = ", ".join(sorted({str(a) for a in found if a is not None}))
-        raise Refused(f"{host} resolves to {kinds}: not public (loopback, private, link-local, multicast or "
-                      f"reserved), and not in WEBHOOK_ALLOWED_HOSTS")
+        raise Refused(f"{host} resolves to {', '.join(sorted(set(found)))}: not public (loopback, private, "
+                      f"link-local, multicast or reserved), and not in WEBHOOK_ALLOWED_HOSTS")
 
 
 # No entries: webhooks are off.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from actors.messages import AGGREGATE_QUEUE, DETECT_QUEUE
 from service.links import exit_if_misconfigured
 from service.settings import Settings
 
@@ -19,6 +20,8 @@ def dramatiq_command(settings: Settings) -> list[str]:
     return [
         sys.executable, "-m", "dramatiq",
         f"--processes={settings.worker_processes}", f"--threads={settings.worker_threads}",
+        # Webhooks have threads of their own (actors.webhook_pool).
+        "--queues", DETECT_QUEUE, AGGREGATE_QUEUE,
         # Each worker process sets its own logging up (service.logs); in-flight images get
         # WORKER_STOP_GRACE_S after SIGTERM to finish before they are left to redelivery.
         "--skip-logging", f"--worker-shutdown-timeout={settings.worker_stop_grace_s * 1000}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import struct
 import sys
 import tarfile
 import time
@@ -402,3 +403,28 @@ def test_a_zip_member_whose_data_does_not_decompress_is_a_422(api, method):
     _, answer = sent(api, corrupted(archive), "application/zip")
 
     assert answer.status == 422 and answer.body["title"] == "Damaged archive"
+
+
+def zip_of_one_member_listed(path: Path, times: int) -> Path:
+    """A ZIP whose central directory lists its one empty member ``times`` times (46-byte records), written
+    record by record."""
+    single = zip_of({"a": b""}, zipfile.ZIP_STORED)
+    directory, end = single.index(b"PK\x01\x02"), single.index(b"PK\x05\x06")
+    local, record = single[:directory], single[directory:end]
+    with path.open("wb") as archive:
+        archive.write(local)
+        for _ in range(times // 1000):
+            archive.write(record * 1000)
+        # The end record's counts hold 16 bits: 0xFFFF says "many"; the directory's size and offset say where.
+        archive.write(b"PK\x05\x06" + struct.pack("<4H2LH", 0, 0, 0xFFFF, 0xFFFF, len(record) * times, len(local), 0))
+    return path
+
+
+def test_a_zip_directory_of_a_million_records_is_a_413_before_they_are_read(api, tmp_path):
+    archive = zip_of_one_member_listed(tmp_path / "listed.zip", 1_000_000)
+
+    task_id, answer = sent(api, archive, "application/zip")
+
+    assert (answer.status, answer.body) == (413, {
+        "title": "Archive too large", "description": f"An archive may hold at most {MAX_MEMBERS} members."})
+    assert stored_names(api, task_id) == []

@@ -32,19 +32,23 @@ ALLOWED = Allowlist.parse(ALLOW)
 
 
 class Receiver:
-    """An HTTP server that records every request and answers the statuses it is given, then 200."""
+    """An HTTP server that records every request and answers the statuses it is given, then 200, each after
+    holding it ``hold_s`` seconds (a slow receiver)."""
 
-    def __init__(self, host: str = "127.0.0.2") -> None:
+    def __init__(self, host: str = "127.0.0.2", hold_s: float = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []
+        self.answered = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                time.sleep(hold_s)
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
                 self.end_headers()
+                receiver.answered += 1
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -64,7 +68,7 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def webhook_workers(database, vhost, storage_dir: Path, emulator, tmp_path_factory) -> Iterator[Workers]:
-    env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS=ALLOW)
+    env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS=ALLOW, WEBHOOK_THREADS="4")
     with Workers(env, tmp_path_factory.mktemp("webhooks") / "workers.log", processes=1, threads=4) as running:
         yield running
 
@@ -311,3 +315,39 @@ def test_a_poller_holding_the_etag_from_before_a_delivery_gets_the_delivery(
         polled = hooked.simulate_get(path, headers={"If-None-Match": tag})
         assert polled.status_code == 200 and polled.headers["ETag"] != tag
         assert polled.json["webhook"]["attempts"] == 2 and polled.json["webhook"]["last_status"] == 200
+
+
+# Long enough that four held deliveries on the detection threads (4 here) would stall any task for it.
+HOLD_S = 8
+
+
+def timed_run(client, images: list[bytes]) -> float:
+    """Seconds from start to the end of a task of ``images``, without a callback."""
+    task = client.simulate_post("/api/v1/tasks", json={}).json
+    for i, data in enumerate(images):
+        assert upload(client, task["id"], data, f"{i}.jpg").status_code == 201
+    started = time.monotonic()
+    assert client.simulate_post(f"/api/v1/tasks/{task['id']}/start").status_code == 202
+    assert wait_until_final(client, task["id"])["status"] == "completed"
+    return time.monotonic() - started
+
+
+def test_a_small_task_beside_four_slow_receivers_finishes_about_as_fast_as_alone(
+    hooked, webhook_workers, fresh_emulator
+):
+    images = [make_jpeg(faces=[], color=(i, 9, 9)) for i in range(8)]
+    alone = timed_run(hooked, images)
+    slow = [Receiver(hold_s=HOLD_S) for _ in range(4)]
+    try:
+        for receiver in slow:
+            run_task(hooked, f"{receiver.url}/hook", [make_jpeg(faces=[], color=(1, 2, 3))])
+        for receiver in slow:
+            receiver.wait_for(1)  # each holds a delivery now
+        beside = timed_run(hooked, images)
+        still_held = sum(receiver.answered == 0 for receiver in slow)
+    finally:
+        for receiver in slow:
+            receiver.server.shutdown()
+
+    assert beside <= alone * 1.5 + 2, (alone, beside)
+    assert still_held == 4, "the receivers let go before the small task ended: nothing was measured"
