@@ -25,7 +25,7 @@ from detectors.emulator_faces import make_jpeg
 from service.processes import Child, free_port, wait_until
 from service.run import api_command
 from tests.conftest import DATABASE_URL, Workers, build_client, service_env
-from tests.test_webhooks import ALLOWED, SECRET, Receiver, verify
+from tests.test_webhooks import ALLOW, ALLOWED, SECRET, Receiver, verify
 
 ROOT_PAIR = ("root", "bootstrap-pass-1")
 JPEG = make_jpeg(32, 32)
@@ -350,7 +350,7 @@ def test_an_api_without_pair_or_users_is_open_says_so_and_its_first_key_closes_i
 
 @pytest.fixture(scope="module")
 def paired_workers(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory):
-    env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
+    env = service_env(storage_dir, emulator, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS=ALLOW,
                       API_USERNAME=ROOT_PAIR[0], API_PASSWORD=ROOT_PAIR[1])
     with Workers(env, tmp_path_factory.mktemp("paired") / "workers.log", processes=1, threads=2) as running:
         yield running
