@@ -34,7 +34,8 @@ _CONNECTION_ERROR = "Consumer encountered a connection error"
 
 class _OnePerOutage(logging.Filter):
     """Dramatiq's consumers (one per queue) log a CRITICAL line at every reconnection attempt, once a
-    second each. Only the first of an outage passes, saying what happens next; the outage is over once
+    second each, for an outage the service rides out. Only the first of an outage passes, as a warning
+    saying what happens next; the outage is over once
     ``OUTAGE_QUIET_S`` seconds pass without one. One instance is shared by every handler, and the
     decision is kept on the record so each handler sees the same."""
 
@@ -51,6 +52,7 @@ class _OnePerOutage(logging.Filter):
             now = time.monotonic()
             record.first_of_outage = now - self._last > OUTAGE_QUIET_S
             self._last = now
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.msg = ("RabbitMQ connection lost: %s; the workers reconnect by themselves every second "
                           f"(no more of these lines until it has been back for {OUTAGE_QUIET_S:.0f} s)")
         return record.first_of_outage
