@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from contextvars import ContextVar
 
 LEVELS = {"error": logging.ERROR, "info": logging.INFO, "debug": logging.DEBUG, "debug-raw": logging.DEBUG}
@@ -25,37 +24,6 @@ class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.context = log_context.get()
         return True
-
-
-# Seconds without a consumer's connection error after which the next one is a new outage.
-OUTAGE_QUIET_S = 15.0
-_CONNECTION_ERROR = "Consumer encountered a connection error"
-
-
-class _OnePerOutage(logging.Filter):
-    """Dramatiq's consumers (one per queue) log a CRITICAL line at every reconnection attempt, once a
-    second each, for an outage the service rides out. Only the first of an outage passes, as a warning
-    saying what happens next; the outage is over once
-    ``OUTAGE_QUIET_S`` seconds pass without one. One instance is shared by every handler, and the
-    decision is kept on the record so each handler sees the same."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._last = float("-inf")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith("dramatiq.worker.ConsumerThread") or not str(record.msg).startswith(
-            _CONNECTION_ERROR
-        ):
-            return True
-        if not hasattr(record, "first_of_outage"):
-            now = time.monotonic()
-            record.first_of_outage = now - self._last > OUTAGE_QUIET_S
-            self._last = now
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg = ("RabbitMQ connection lost: %s; the workers reconnect by themselves every second "
-                          f"(no more of these lines until it has been back for {OUTAGE_QUIET_S:.0f} s)")
-        return record.first_of_outage
 
 
 class _Json(logging.Formatter):
@@ -82,11 +50,9 @@ def configure_logging(level: str, fmt: str = "text", log_file: str | None = None
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
     formatter = _Json() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
-    outages = _OnePerOutage()
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(_Context())
-        handler.addFilter(outages)
         root.addHandler(handler)
     root.setLevel(LEVELS[level])
     raw = level == "debug-raw"

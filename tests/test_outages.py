@@ -77,19 +77,24 @@ def unsent_images(task_id: str) -> int:
 
 
 def test_a_broker_outage_is_one_log_line_per_worker_process_and_health_says_why(service, private_rabbitmq):
-    # First of the module's broker outages: outages under OUTAGE_QUIET_S apart are one to the log.
     log = service.log.read_text()
 
     with private_rabbitmq.down():
-        wait_until(lambda: service.log.read_text()[len(log):].count("RabbitMQ connection lost") >= 2, 30,
+        wait_until(lambda: service.log.read_text()[len(log):].count("RabbitMQ unreachable") >= 2, 30,
                    "both worker processes to notice")
         time.sleep(8)  # eight rounds of reconnection attempts by every consumer
         during = health(service)
+    # Its end is this test's too: the next test's log starts after both processes said so.
+    wait_until(lambda: service.log.read_text()[len(log):].count("RabbitMQ reachable again") >= 2, 30,
+               "both worker processes to see the broker back")
 
     logged = service.log.read_text()[len(log):]
-    lost = [line for line in logged.splitlines() if "RabbitMQ connection lost: " in line]
+    lost = [line for line in logged.splitlines() if "RabbitMQ unreachable: " in line]
+    back = [line for line in logged.splitlines() if "RabbitMQ reachable again after " in line]
     assert len(lost) == 2 and all(" WARNING " in line for line in lost), lost
-    assert " CRITICAL " not in logged
+    assert sorted(PROCESS.findall("\n".join(lost))) == sorted(set(PROCESS.findall("\n".join(back)))), back
+    assert len(back) == 2, back
+    assert " CRITICAL " not in logged and "Consumer encountered" not in logged
     why = during["description"]
     assert re.fullmatch(r"Unreachable: rabbitmq\. RabbitMQ is unreachable: .*Connection refused\.", why), why
 
