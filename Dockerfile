@@ -11,9 +11,10 @@
 # passes the same default, or PYTHON_IMAGE from .env.
 ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm
 
-# ---- build: a virtualenv with the dependencies (from pyproject.toml alone, so this layer is rebuilt only
-# when the dependency list changes), then the app installed into it as a wheel. Every dependency ships
-# manylinux wheels (psycopg2-binary, pillow, numpy, onnxruntime, dlib-bin): no compiler is needed.
+# ---- build: a virtualenv with the runtime dependencies exactly as requirements.lock pins them, each
+# checked against its sha256 (this layer is rebuilt only when the lock changes), then the app installed into
+# it as a wheel. Every dependency ships manylinux wheels (psycopg2-binary, pillow, numpy, onnxruntime,
+# dlib-bin): no compiler is needed.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -21,11 +22,9 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
+COPY requirements.lock ./
+RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > requirements.txt \
-    && pip install --upgrade pip setuptools wheel \
-    && pip install --only-binary=:all: -r requirements.txt
 COPY api ./api
 COPY actors ./actors
 COPY storage ./storage
@@ -33,7 +32,9 @@ COPY detectors ./detectors
 COPY service ./service
 COPY client ./client
 # The app goes into the virtualenv (no second copy of the sources), then the installers leave it.
-RUN pip install --no-deps --no-build-isolation . \
+# setuptools builds the wheel (the build stage's only unpinned package; it is not in the image).
+RUN pip install --upgrade setuptools wheel \
+    && pip install --no-deps --no-build-isolation . \
     && pip uninstall --yes pip setuptools wheel \
     && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf '{}' +
 

@@ -2,16 +2,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install browser run test lint bench clean env compose-smoke audit
+.PHONY: install browser run test lint bench clean env compose-smoke audit lock
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+## The runtime dependencies exactly as requirements.lock pins them (hashes checked), then the service
+## itself and its development tools.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -54,9 +58,15 @@ env:
 compose-smoke: install
 	$(BIN)/python -m tests.compose_smoke
 
-## Known vulnerabilities in the installed dependencies (pip-audit; needs PyPI's JSON API or OSV reachable).
+## requirements.lock anew from pyproject.toml's runtime dependencies, for CPython 3.11 on Linux x86_64 (the
+## image's); run it after changing a dependency (tests/test_lock.py fails until the two agree).
+lock: install
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.lock pyproject.toml
+
+## Known vulnerabilities in the locked runtime dependencies (pip-audit; needs PyPI's JSON API or OSV reachable).
 audit: install
-	$(BIN)/pip-audit --progress-spinner off
+	$(BIN)/pip-audit --progress-spinner off --disable-pip --require-hashes -r requirements.lock
 
 lint: install
 	$(BIN)/ruff check .

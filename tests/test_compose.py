@@ -792,7 +792,9 @@ def test_the_image_runs_unprivileged_on_a_pinned_python_311_slim_without_install
     assert _dockerfile_instruction("USER") not in ("", "root", "0")
     assert "STORAGE_DIR=/data/images" in dockerfile
     assert _dockerfile_instruction("EXPOSE") == "8080"
-    # Dependencies are installed from pyproject.toml alone, before the sources are copied.
+    # Dependencies are installed from the lock alone, hashes checked, before the sources are copied.
+    assert "pip install --require-hashes --only-binary=:all: -r requirements.lock" in dockerfile
+    assert dockerfile.index("COPY requirements.lock") < dockerfile.index("COPY pyproject.toml")
     assert dockerfile.index("COPY pyproject.toml") < dockerfile.index("COPY api")
     runtime = dockerfile[dockerfile.rindex("FROM ${PYTHON_IMAGE}"):]
     assert "COPY api" not in runtime and "COPY --from=build /opt/venv /opt/venv" in runtime

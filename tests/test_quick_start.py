@@ -46,10 +46,11 @@ def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into
 ):
     clone = tmp_path / "facetasks"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=60)
-    # make compares times: a pyproject.toml newer than the virtualenv's stamp would reinstall the package,
-    # pointing the suite's virtualenv at this temporary clone.
+    # make compares times: a pyproject.toml or lock newer than the virtualenv's stamp would reinstall the
+    # package, pointing the suite's virtualenv at this temporary clone.
     stamp = max(VENV.glob(".installed-*"), key=lambda path: path.stat().st_mtime)
-    os.utime(clone / "pyproject.toml", (stamp.stat().st_mtime - 1,) * 2)
+    for name in ("pyproject.toml", "requirements.lock"):
+        os.utime(clone / name, (stamp.stat().st_mtime - 1,) * 2)
     port = free_port()
     env = {**without_settings(os.environ), "PORT": str(port), "RABBITMQ_URL": RABBITMQ_URL,
            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{fresh_database}",
