@@ -88,7 +88,10 @@ class ImageCard {
   drawBoxes() {
     const { naturalWidth: width, naturalHeight: height } = this.photo;
     if (!width || !height || !this.image) return; // not loaded yet: the load event draws them
-    const picture = { w: this.photo.clientWidth, h: this.photo.clientHeight };
+    // Fractional sizes, rounded towards safety (client sizes round to the nearest pixel, which can
+    // put a label's far edge a fraction past the picture's).
+    const shown = this.photo.getBoundingClientRect();
+    const picture = { w: Math.floor(shown.width), h: Math.floor(shown.height) };
     if (!picture.w || !picture.h) return;
     const faces = this.image.faces;
     const boxes = faces.map((f, i) => h("div", {
@@ -99,10 +102,13 @@ class ImageCard {
     const labels = faces.map((f, i) => h("span", { class: `face-label ${f.gender}`, dataset: { index: String(i) } },
       faceLabel(f)));
     this.boxes.replaceChildren(...boxes, ...labels);
-    const sx = picture.w / width;
-    const sy = picture.h / height;
+    const sx = shown.width / width;
+    const sy = shown.height / height;
     const rects = faces.map((f) => ({ x: f.bbox.x * sx, y: f.bbox.y * sy, w: f.bbox.width * sx, h: f.bbox.height * sy }));
-    const sizes = labels.map((l) => ({ w: l.offsetWidth, h: l.offsetHeight }));
+    const sizes = labels.map((l) => {
+      const r = l.getBoundingClientRect();
+      return { w: Math.ceil(r.width), h: Math.ceil(r.height) };
+    });
     const places = placeLabels(rects, sizes, picture);
     const unplaced = [];
     places.forEach((place, i) => {

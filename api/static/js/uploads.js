@@ -132,7 +132,7 @@ export class Uploads {
           this.added += added;
           this.rejected.push(...rejected);
           job.show(added ? "done" : "error", added ? `✓ ${plural(added, "photo")} added` + (rejected.length
-            ? `, ${rejected.length} rejected` : "") : "Nothing added", 1);
+            ? `, ${rejected.length} rejected` : "") : "Rejected: see below", 1);
         } catch (err) {
           job.sent = job.size;
           job.show("error", `${err.title}: ${err.description}`, 1);
