@@ -162,7 +162,7 @@ class TaskView {
         h("div", { class: "row" }, h("span", { id: "task-status" }, badge(task.status)),
           h("div", { class: "actions" }, actions))),
       ...progressLine(task),
-      task.status === "processing" && h("div", { id: "speed", class: "muted" }, this.speed.text()),
+      ...(task.status === "processing" ? [h("div", { id: "speed", class: "muted" }, this.speed.text())] : []),
       h("div", { class: "times muted" }, h("span", {}, `Created ${when(task.created_at)}`),
         task.started_at && h("span", {}, `Started ${when(task.started_at)}`),
         task.finished_at && h("span", {}, `Finished ${when(task.finished_at)}`)));
