@@ -36,6 +36,21 @@ service = web_pages.service
 page = web_pages.page
 
 
+def placeholder_fits(driver: Any, selector: str) -> bool:
+    """Whether the field's placeholder is shown whole (its text as wide as the room inside the field, or less)."""
+    return driver.execute_script(
+        """
+        const field = document.querySelector(arguments[0]);
+        const style = getComputedStyle(field);
+        const context = document.createElement("canvas").getContext("2d");
+        context.font = `${style.fontSize} ${style.fontFamily}`;
+        const room = field.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return context.measureText(field.placeholder).width <= room;
+        """,
+        selector,
+    )
+
+
 def holiday_folder(root: Path) -> Path:
     folder = root / "Holiday 2026"
     (folder / "day two").mkdir(parents=True)
@@ -53,6 +68,11 @@ def test_a_picked_folder_becomes_a_named_task_with_its_rejections_listed(
     folder = holiday_folder(tmp_path)
     open_front(page, service.url + "/")
     assert by_css(page, "#file-input").get_attribute("multiple") is not None
+    browser.viewport(page, PHONE_PX)
+    assert scroll_width(page) <= PHONE_PX
+    assert placeholder_fits(page, "#new-task-name")
+    browser.screenshot(page, tmp_path / "front-empty-360.png", PHONE_PX)
+    browser.screenshot(page, tmp_path / "front-empty-1400.png", DESKTOP_PX)
     pick(page, [folder], "#folder-input")
     browser.wait_for(lambda: by_css(page, "#new-task-name").get_attribute("value") == "Holiday 2026",
                      what="the task named after the folder")
@@ -79,6 +99,9 @@ def test_a_picked_folder_becomes_a_named_task_with_its_rejections_listed(
     names = sorted(i["name"] for i in service.task(tasks[0]["id"]).json()["images"])
     assert names == ["beach.jpg", "day two/dinner.jpg"]  # named by their path below the folder
     browser.screenshot(page, tmp_path / "front-uploaded-1400.png", DESKTOP_PX)
+    # The task list below shows the new task without a reload.
+    browser.wait_for(lambda: [r.text.split("\n")[0] for r in all_css(page, "#task-rows td:first-child")]
+                     == ["Holiday 2026 (Nice)"], what="the new task in the list")
     browser.viewport(page, PHONE_PX)
     assert scroll_width(page) <= PHONE_PX
     browser.screenshot(page, tmp_path / "front-uploaded-360.png", PHONE_PX)
@@ -149,6 +172,14 @@ def test_the_page_signs_in_with_its_own_form_and_signs_out(page: Any, service: S
     # A Basic prompt would hold the page's requests; the form appears instead.
     browser.wait_for(lambda: by_css(page, "#signin-form").is_displayed(), what="the sign-in form")
     assert page.title == "Sign in · facetasks"
+    # What keeps the browser's prompt away: the page's requests get their 401 without a challenge.
+    # (A challenged request waits on the browser's prompt, which this browser leaves open: had the
+    # page's requests been challenged, the form above would never have appeared.)
+    challenge = page.execute_async_script("""
+        fetch("/api/v1/tasks", { headers: { "X-Requested-With": "XMLHttpRequest" } })
+          .then((r) => [r.status, r.headers.get("WWW-Authenticate")]).then(arguments[0]);""")
+    assert challenge == [401, None]
+    browser.console_errors(page)  # the refused request, asked for on purpose
     assert not all_css(page, "#task-list")
     browser.screenshot(page, tmp_path / "signin-1400.png", DESKTOP_PX)
     browser.viewport(page, PHONE_PX)

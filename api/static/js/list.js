@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { badge, h, plural, when } from "./dom.js";
 import { showError } from "./messages.js";
-import { newTaskForm } from "./newtask.js";
+import { newTaskForm, TASKS_CHANGED } from "./newtask.js";
 
 export const STATUSES = ["forming", "processing", "completed", "failed"];
 const PAGE_SIZE = 10;
@@ -74,6 +74,8 @@ export function showList(root, params) {
     next.disabled = page >= pages;
     table.dataset.loaded = "true";
   }
+  const reload = () => { clearTimeout(timer); load(); };
+  window.addEventListener(TASKS_CHANGED, reload);
   load();
-  return { stop() { stopped = true; clearTimeout(timer); } };
+  return { stop() { stopped = true; clearTimeout(timer); window.removeEventListener(TASKS_CHANGED, reload); } };
 }

@@ -9,6 +9,9 @@ import { clearError, notify, showError } from "./messages.js";
 import { startTask, Uploads } from "./uploads.js";
 
 const START_AT_ONCE = "facetasks.startAtOnce";
+// The task list below listens for it: a task made here shows up there without a reload.
+export const TASKS_CHANGED = "facetasks:tasks-changed";
+const changed = () => window.dispatchEvent(new CustomEvent(TASKS_CHANGED));
 
 function remembered() {
   try {
@@ -93,11 +96,13 @@ export function newTaskForm() {
       return;
     }
     for (const el of [name, files, pickFolder, startAtOnce]) el.disabled = true;
+    changed();
     const uploads = new Uploads(task.id, picked.items);
     const open = h("a", { id: "open-task", href: `#/tasks/${task.id}` }, "Open the task →");
     outcome.replaceChildren(h("h3", {}, `Uploading to “${task.name || "Untitled task"}”`), uploads.el);
     const { added, rejected } = await uploads.run();
     form.dataset.uploaded = String(added);
+    changed();
     if (!added) {
       outcome.append(h("p", { class: "row" }, "Nothing was added, so there is nothing to start. ", open));
       return;
@@ -115,6 +120,7 @@ export function newTaskForm() {
   async function start(task, rejected, open) {
     try {
       await startTask(task.id);
+      changed();
     } catch (err) {
       showError(err);
       outcome.append(h("p", { class: "row" }, open));
