@@ -22,18 +22,25 @@ from storage.principals import signs_in_required
 PROTECTED_PREFIX = "/api/v1"
 # Basic only: browsers and curl answer it; a Bearer key is accepted all the same.
 CHALLENGES = ['Basic realm="facetasks", charset="UTF-8"']
+# The web page sends this header on its own requests: it shows a sign-in form of its own, so a
+# challenge would only make the browser put its Basic prompt over it (and cache what is typed there).
+SCRIPT_HEADER = ("X-Requested-With", "XMLHttpRequest")
 
 
 def protected(path: str) -> bool:
     return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
 
 
-def unauthorized() -> falcon.HTTPUnauthorized:
+def from_script(req: falcon.Request) -> bool:
+    return (req.get_header(SCRIPT_HEADER[0]) or "").strip().lower() == SCRIPT_HEADER[1].lower()
+
+
+def unauthorized(challenge: bool = True) -> falcon.HTTPUnauthorized:
     # One answer whatever was wrong (no header, unknown user, unknown or revoked key, wrong secret).
     return falcon.HTTPUnauthorized(
         title="Authentication required",
         description="Send valid HTTP Basic credentials (Authorization: Basic …).",
-        challenges=CHALLENGES,
+        challenges=CHALLENGES if challenge else None,
     )
 
 
@@ -82,7 +89,7 @@ class Authentication:
         if principal is None:
             if header and self.failures:  # a request without credentials guesses nothing
                 self.failures.failed(address)
-            raise unauthorized()
+            raise unauthorized(challenge=not from_script(req))
         req.context.principal = principal
 
 

@@ -222,7 +222,9 @@ def _responses() -> Schema:
     responses: Schema = {str(status): {"description": text, "content": error_body} for status, text in _ERRORS.items()}
     responses["401"] = {
         "description": "Credentials are configured and the request lacks valid ones.",
-        "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "pattern": "^Basic "}}},
+        "headers": {"WWW-Authenticate": {
+            "required": False, "schema": {"type": "string", "pattern": "^Basic "},
+            "description": "Basic, except to requests sent with `X-Requested-With: XMLHttpRequest` (the web page)."}},
         "content": error_body,
     }
     responses["429"] = {
@@ -488,8 +490,10 @@ Face-analysis batch jobs: create a task, upload JPEG images into it, start it; w
 (box, gender, age) and the task ends with its statistics.
 
 * Every `/api/v1` route needs credentials once the service has `API_USERNAME`/`API_PASSWORD` set or a user
-  (401 with `WWW-Authenticate: Basic` otherwise): Basic auth with that pair or with a user's name and API key,
-  or `Authorization: Bearer ft_…`. A member reaches only their own tasks (any other is 404). Repeated
+  (401 with `WWW-Authenticate: Basic` otherwise; without it to requests that send
+  `X-Requested-With: XMLHttpRequest`, as the web page does, so the browser shows no prompt):
+  Basic auth with that pair or with a user's name and API key, or `Authorization: Bearer ft_…`.
+  A member reaches only their own tasks (any other is 404). Repeated
   failed authentication from one address gets 429 with `Retry-After`. `/health`, `/metrics`, `/openapi.json`,
   `/docs` and `/` never need credentials.
 * Every error is JSON `{"title", "description"}`, unknown routes (404) and wrong methods (405) included.

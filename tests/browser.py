@@ -11,8 +11,10 @@ from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# Where the lead (or a developer) finds the screenshots of the last run, beside each test's own copy.
+# Where the lead (or a developer) finds the screenshots of the last run, beside each test's own copy
+# (test-artifacts/ in the work tree, ignored by git).
 SCREENSHOT_DIR = Path("/tmp/facetasks-screenshots")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 WINDOW = (1280, 1000)
 CHROME_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
@@ -86,13 +88,39 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "the
         time.sleep(0.1)
 
 
-def screenshot(driver: Any, path: Path) -> Path:
-    """The whole page as a PNG at ``path``, copied to SCREENSHOT_DIR under the same name."""
+def screenshot(driver: Any, path: Path, width: int | None = None) -> Path:
+    """The whole page as a PNG at ``path`` (``width`` CSS pixels wide, as a phone's screen when
+    small), copied to SCREENSHOT_DIR and ARTIFACTS under the same name."""
+    if width is not None:
+        viewport(driver, width)
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(WINDOW[0], max(WINDOW[1], height + 140))  # + the window's own frame
+    if width is not None:
+        viewport(driver, width, max(WINDOW[1], height))
+    else:
+        driver.set_window_size(WINDOW[0], max(WINDOW[1], height + 140))  # + the window's own frame
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
+    if width is not None:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     driver.set_window_size(*WINDOW)
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, SCREENSHOT_DIR / path.name)
+    for folder in (SCREENSHOT_DIR, ARTIFACTS):
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
     return path
+
+
+def viewport(driver: Any, width: int, height: int = WINDOW[1]) -> None:
+    """Lay the page out as a screen ``width`` CSS pixels wide (a phone at 360), whatever the
+    window's own minimum size; ``clear_viewport`` undoes it."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def clear_viewport(driver: Any) -> None:
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def downloads_to(driver: Any, folder: Path) -> None:
+    """Save the page's downloads into ``folder`` without asking."""
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})

@@ -90,6 +90,21 @@ def test_every_api_route_falcon_knows_needs_credentials_and_opens_with_the_right
         assert opened.status_code != 401, (method, path)
 
 
+def test_the_web_page_gets_no_basic_challenge_so_the_browser_shows_no_prompt(guarded):
+    # The page marks its requests with X-Requested-With and shows a sign-in form of its own;
+    # curl and the CLI (without the header) are still challenged.
+    for headers in ({}, _basic("alice", "wrong"), {"Authorization": "Bearer ft_0_0"}):
+        page = guarded.simulate_get("/api/v1/tasks", headers={**headers, "X-Requested-With": "XMLHttpRequest"})
+        assert page.status_code == 401
+        assert "WWW-Authenticate" not in page.headers
+        assert page.json["title"] == "Authentication required"
+        other = guarded.simulate_get("/api/v1/tasks", headers={**headers, "X-Requested-With": "something-else"})
+        assert other.headers["WWW-Authenticate"] == 'Basic realm="facetasks", charset="UTF-8"'
+    signed_in = guarded.simulate_get("/api/v1/tasks", headers={**_basic("alice", "wonder:land"),
+                                                             "X-Requested-With": "XMLHttpRequest"})
+    assert signed_in.status_code == 200
+
+
 def test_the_routes_outside_the_api_need_no_credentials(guarded):
     others = [(method, path) for method, path in responders(guarded.app) if not protected(path)]
 

@@ -1,5 +1,5 @@
 """A person's whole job in a real browser (headless Chromium), against the whole service as ``make run``
-starts it, behind HTTP Basic auth, with the FaceCloud emulator as the detector.
+starts it, behind credentials (signed in by the page's own form), with the FaceCloud emulator as the detector.
 
 Photos are real (``tests/fixtures``). The emulator answers ``astronaut.jpg`` with the face labelled in
 ``labels.json`` (a ``facecloud:`` comment in the upload says so) and the others with faces derived from
@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from detectors.emulator_faces import DIRECTIVE_PREFIX, face, make_jpeg
-from tests import browser
-from tests.conftest import ROOT, service_env
+from tests import browser, web_pages
+from tests.conftest import ROOT
 from tests.service_process import ServiceProcess
+from tests.web_pages import all_css, by_css, open_front, task_status
+
+service = web_pages.service
+page = web_pages.page
 
 REASON = browser.unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 FIXTURES = ROOT / "tests" / "fixtures"
-CREDENTIALS = ("viewer", "correct horse battery")
 # Rendered boxes may differ from bbox times scale by sub-pixel rounding and the browser's layout snapping.
 TOLERANCE_PX = 1.5
 
@@ -44,38 +46,7 @@ def labelled_astronaut(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def service(database: None, vhost: str, storage_dir: Path, emulator: Any, tmp_path_factory) -> Iterator[ServiceProcess]:
-    env = service_env(storage_dir, emulator, API_USERNAME=CREDENTIALS[0], API_PASSWORD=CREDENTIALS[1],
-                      WORKER_PROCESSES="1", WORKER_THREADS="4")
-    running = ServiceProcess(env, tmp_path_factory.mktemp("service") / "service.log").start()
-    running.http.auth = CREDENTIALS
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def page(service: ServiceProcess, fresh_emulator: Any, clean_db: None) -> Iterator[Any]:
-    driver = browser.chrome(CREDENTIALS)
-    yield driver
-    driver.quit()
-
-
-def by_css(driver: Any, selector: str) -> Any:
-    return driver.find_element("css selector", selector)
-
-
-def all_css(driver: Any, selector: str) -> list[Any]:
-    return driver.find_elements("css selector", selector)
-
-
-def open_list(driver: Any, url: str) -> None:
-    driver.get(url)
-    browser.wait_for(lambda: by_css(driver, "#task-list").get_attribute("data-loaded"), what="the task list")
-
-
-def task_status(driver: Any) -> str:
-    return by_css(driver, "#task-status .badge").text
+open_list = open_front
 
 
 def drop_file(driver: Any, name: str, data: bytes) -> None:
@@ -119,7 +90,7 @@ def drawn_boxes(driver: Any, image_id: str) -> dict[str, Any]:
         return {
           img: rect(img), natural: [img.naturalWidth, img.naturalHeight],
           boxes: [...card.querySelectorAll(".face-box")].map((b) => ({
-            rect: rect(b), label: b.querySelector(".face-label").textContent })),
+            rect: rect(b), label: card.querySelector(`.face-label[data-index="${b.dataset.index}"]`).textContent })),
         };
         """,
         image_id,

@@ -1,8 +1,9 @@
-// The start page: create a task, and the task list with a status filter and paging.
+// The start page: a new task from dropped photos (newtask.js), and the task list with a status filter and paging.
 
 import { api } from "./api.js";
 import { badge, h, plural, when } from "./dom.js";
-import { clearError, showError } from "./messages.js";
+import { showError } from "./messages.js";
+import { newTaskForm, TASKS_CHANGED } from "./newtask.js";
 
 export const STATUSES = ["forming", "processing", "completed", "failed"];
 const PAGE_SIZE = 10;
@@ -14,31 +15,6 @@ function listHash(status, page) {
   if (page > 1) query.set("page", String(page));
   const text = query.toString();
   return text ? `#/?${text}` : "#/";
-}
-
-function newTaskForm() {
-  const name = h("input", {
-    id: "new-task-name", type: "text", maxlength: 255, placeholder: "Name (optional), e.g. Wedding, 24 Nov",
-    "aria-label": "Task name (optional)",
-  });
-  const create = h("button", { id: "create-task", type: "submit", class: "primary" }, "Create task");
-  const submit = async (event) => {
-    event.preventDefault();
-    create.disabled = true;
-    try {
-      const value = name.value.trim();
-      const task = await api("POST", "/tasks", value ? { json: { name: value } } : {});
-      clearError();
-      location.hash = `#/tasks/${task.id}`;
-    } catch (err) {
-      showError(err);
-      create.disabled = false;
-    }
-  };
-  return h("form", { class: "card", onsubmit: submit },
-    h("h2", {}, "New task"),
-    h("div", { class: "row" }, name, create),
-    h("p", { class: "hint" }, "Next you add JPEG images to it, start it, and see every face found."));
 }
 
 function taskRow(task) {
@@ -64,7 +40,7 @@ export function showList(root, params) {
   const next = h("button", { id: "next-page", type: "button", disabled: true,
     onclick: () => { location.hash = listHash(status, page + 1); } }, "Older →");
   const info = h("span", { id: "page-info", class: "muted" }, "Loading…");
-  const table = h("table", { id: "task-list" },
+  const table = h("table", { id: "task-list", class: "task-list" },
     h("thead", {}, h("tr", {}, ["Name", "Status", "Images done", "Faces", "Created"].map((t) => h("th", {}, t)))),
     body);
   root.replaceChildren(newTaskForm(), h("section", { class: "card" },
@@ -90,7 +66,7 @@ export function showList(root, params) {
     const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
     body.replaceChildren(...data.items.map(taskRow));
     if (!data.items.length) {
-      const text = data.total ? "No tasks on this page." : status ? `No ${status} tasks.` : "No tasks yet: create one above.";
+      const text = data.total ? "No tasks on this page." : status ? `No ${status} tasks.` : "No tasks yet: drop some photos above.";
       body.append(h("tr", {}, h("td", { colspan: 5, class: "empty" }, text)));
     }
     info.textContent = `Page ${page} of ${pages} · ${plural(data.total, "task")}`;
@@ -98,6 +74,8 @@ export function showList(root, params) {
     next.disabled = page >= pages;
     table.dataset.loaded = "true";
   }
+  const reload = () => { clearTimeout(timer); load(); };
+  window.addEventListener(TASKS_CHANGED, reload);
   load();
-  return { stop() { stopped = true; clearTimeout(timer); } };
+  return { stop() { stopped = true; clearTimeout(timer); window.removeEventListener(TASKS_CHANGED, reload); } };
 }

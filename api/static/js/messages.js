@@ -5,6 +5,7 @@ const notice = () => document.getElementById("notice");
 let noticeTimer;
 
 export function showError(err) {
+  if (err && err.status === 401) return; // the sign-in form has taken the page and says so itself
   const text = err && err.title ? `${err.title}: ${err.description}` : String(err);
   error().textContent = text;
   error().hidden = false;

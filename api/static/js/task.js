@@ -5,16 +5,21 @@
 // changed) and re-reads the page of images shown only when the task changed: watching a task of
 // 100,000 images costs what watching one of ten does.
 
-import { api, fresh } from "./api.js";
+import { api, blob, fresh } from "./api.js";
 import { statistics } from "./chart.js";
 import { badge, h, plural, when } from "./dom.js";
+import { downloadBlob, fileName } from "./download.js";
 import { ImageGrid } from "./faces.js";
+import { FacesView } from "./facesview.js";
 import { clearError, notify, showError } from "./messages.js";
+import { Speed } from "./speed.js";
 import { Uploader } from "./upload.js";
 
 const POLL_MS = 1000;
 const IMAGES_PAGE_SIZE = 60;
 const IMAGE_STATUSES = ["pending", "queued", "processing", "done", "failed"];
+const FAILED_SHOWN = 100;
+const FINAL = ["completed", "failed"];
 
 function progressLine(task) {
   const { total, done, failed } = task.progress;
@@ -34,6 +39,10 @@ class TaskView {
     this.uploading = false;
     this.head = h("section", { class: "card", id: "task" });
     this.stats = h("section", { class: "card", id: "stats" });
+    this.speed = new Speed();
+    this.failed = h("section", { class: "card", id: "failed-images", hidden: true });
+    this.faces = new FacesView(taskId);
+    this.faces.el.hidden = true;
     this.grid = new ImageGrid(taskId);
     this.uploader = new Uploader(taskId, {
       onUploaded: (count) => { notify(`${plural(count, "image")} uploaded.`); this.load(); },
@@ -52,7 +61,7 @@ class TaskView {
       onclick: () => { this.imagesPage += 1; this.loadImages(); } }, "Next →");
     this.imagesInfo = h("span", { id: "images-info", class: "muted" }, "Loading…");
     root.replaceChildren(h("p", {}, h("a", { href: "#/" }, "← All tasks")), this.head, this.uploader.el,
-      this.stats, h("section", { class: "card" },
+      this.failed, this.stats, this.faces.el, h("section", { class: "card" },
         h("div", { class: "row", style: { justifyContent: "space-between" } }, h("h2", {}, "Images"), this.filter),
         this.grid.el, h("div", { class: "pager" }, this.prev, this.imagesInfo, this.next)));
   }
@@ -67,6 +76,8 @@ class TaskView {
         this.render(answer.body);
         await this.loadImages();
       } else {
+        this.speed.add(this.task);
+        this.showSpeed();
         this.schedule(this.task);
       }
     } catch (err) {
@@ -109,10 +120,19 @@ class TaskView {
   }
 
   render(task) {
+    const before = this.task;
     this.task = task;
     document.title = `${task.name || "Untitled task"} · facetasks`;
+    this.speed.add(task);
     this.renderHead(task);
     this.uploader.el.hidden = task.status !== "forming";
+    if (FINAL.includes(task.status) && (!before || before.status !== task.status
+        || before.finished_at !== task.finished_at)) {
+      this.faces.el.hidden = !task.statistics.total_faces;
+      if (task.statistics.total_faces) this.faces.reset();
+    }
+    if (task.status !== "failed") this.failed.hidden = true;
+    else if (!before || before.updated_at !== task.updated_at || this.failed.hidden) this.loadFailed(task);
     this.stats.replaceChildren(h("h2", {}, task.status === "processing" ? "Statistics so far" : "Statistics"),
       statistics(task.statistics));
     this.schedule(task);
@@ -129,9 +149,9 @@ class TaskView {
       actions.push(this.button("start", "Start", "primary", () => api("POST", `/tasks/${task.id}/start`),
         empty || this.uploading, empty ? "Add at least one image first" : "Find the faces on every image"));
     }
-    if (task.status === "failed") {
-      actions.push(this.button("retry", "Retry failed images", "primary",
-        () => api("POST", `/tasks/${task.id}/retry`), false, "Process only the images that failed, again"));
+    if (FINAL.includes(task.status)) {
+      actions.push(h("button", { id: "download-csv", type: "button", title: "Every face as a spreadsheet (CSV)",
+        onclick: () => this.downloadCsv(task) }, "Download CSV"));
     }
     actions.push(this.button("delete", "Delete", "danger", () => this.remove(task), false,
       "Delete the task, its images and results"));
@@ -142,9 +162,45 @@ class TaskView {
         h("div", { class: "row" }, h("span", { id: "task-status" }, badge(task.status)),
           h("div", { class: "actions" }, actions))),
       ...progressLine(task),
+      ...(task.status === "processing" ? [h("div", { id: "speed", class: "muted" }, this.speed.text())] : []),
       h("div", { class: "times muted" }, h("span", {}, `Created ${when(task.created_at)}`),
         task.started_at && h("span", {}, `Started ${when(task.started_at)}`),
         task.finished_at && h("span", {}, `Finished ${when(task.finished_at)}`)));
+  }
+
+  showSpeed() {
+    const line = this.head.querySelector("#speed");
+    if (line) line.textContent = this.speed.text();
+  }
+
+  async downloadCsv(task) {
+    try {
+      const data = await blob(`/tasks/${task.id}/faces.csv`);
+      const url = downloadBlob(data, `${fileName(task.name, task.id)}.csv`);
+      this.head.querySelector("#download-csv").dataset.href = url;
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  // The failed images with their errors, and the button that sends only them again.
+  async loadFailed(task) {
+    try {
+      const page = await api("GET", `/tasks/${task.id}/images?status=failed&page_size=${FAILED_SHOWN}`);
+      if (this.stopped || this.task.status !== "failed") return;
+      const more = page.total > page.items.length ? h("p", { class: "muted" },
+        `And ${page.total - page.items.length} more: pick “failed” under Images to see them all.`) : null;
+      this.failed.replaceChildren(
+        h("div", { class: "row spread" }, h("h2", {}, `Failed: ${plural(page.total, "image")}`),
+          this.button("retry", "Retry failed images", "primary", () => api("POST", `/tasks/${task.id}/retry`), false,
+            "Process only the images that failed, again")),
+        h("ul", { id: "failed-list", class: "failed-list" }, page.items.map((image) => h("li", {},
+          h("span", { class: "image-name" }, image.name), " — ", h("span", { class: "image-error" }, image.error || "failed")))),
+        more);
+      this.failed.hidden = false;
+    } catch (err) {
+      if (!this.stopped) showError(err);
+    }
   }
 
   button(id, label, kind, action, disabled, title) {
