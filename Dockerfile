@@ -25,6 +25,8 @@ WORKDIR /build
 COPY requirements.lock ./
 RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml ./
+COPY config ./config
+COPY reach ./reach
 COPY api ./api
 COPY actors ./actors
 COPY storage ./storage

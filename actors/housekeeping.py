@@ -17,8 +17,8 @@ from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, QueueUnavailable
 from actors.webhooks import announce_end
+from config.settings import Settings
 from service.links import exit_if_misconfigured
-from service.settings import Settings
 from storage import housekeeping as sweeps
 from storage.db import init_db
 from storage.errors import StoreUnavailable

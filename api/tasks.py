@@ -16,7 +16,7 @@ from api.callbacks import checked_callback
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import flag, json_object, paging, status_filter
-from service.webhook_reach import Allowlist
+from config.allowlist import Allowlist
 from storage.models import TASK_STATUSES, Task
 from storage.reports import TaskFilter, find_summary, stream_task, task_page
 from storage.store import ImageStore

@@ -27,9 +27,9 @@ import psycopg2
 import pytest
 import requests
 
+from config.settings import Settings
 from service.processes import Child, free_port, wait_until
 from service.run import api_command, housekeeping_command, worker_command
-from service.settings import Settings
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 
 ROOT = Path(__file__).resolve().parent.parent
