@@ -25,12 +25,14 @@ WORKDIR /build
 COPY requirements.lock ./
 RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml ./
+# The packages, floor first (pyproject.toml's [tool.importlinter] gives the order).
 COPY config ./config
-COPY reach ./reach
-COPY api ./api
-COPY actors ./actors
 COPY storage ./storage
 COPY detectors ./detectors
+COPY reach ./reach
+COPY representations ./representations
+COPY actors ./actors
+COPY api ./api
 COPY service ./service
 COPY client ./client
 # The app goes into the virtualenv (no second copy of the sources), then the installers leave it.

@@ -27,9 +27,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from actors.messages import Pipeline
-from api.serialize import summary
 from config.allowlist import Allowlist
 from reach.vetting import Refused, vetted_address
+from representations.serialize import summary
 from storage import webhooks
 from storage.principals import signs_in_required
 
