@@ -1,7 +1,7 @@
 # facetasks: one image for every role; docker-compose.yml picks the command.
 #   API (default CMD):  python -m service.api_server  (waitress, HOST/PORT from the environment)
 #   workers:            python -m service.workers     (Dramatiq, concurrency from the settings)
-#   housekeeping:       python -m actors.housekeeping
+#   housekeeping:       python -m service.housekeeping
 #   migrations:         python -m service.migrate
 #   FaceCloud emulator: python -m detectors.emulator --host 0.0.0.0 --port 8090
 # These are the commands `make run` (service/run.py) starts; tests/test_compose.py keeps them identical.

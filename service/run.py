@@ -41,7 +41,7 @@ def api_command() -> list[str]:
 
 
 def housekeeping_command() -> list[str]:
-    return [sys.executable, "-m", "actors.housekeeping"]
+    return [sys.executable, "-m", "service.housekeeping"]
 
 
 def worker_command() -> list[str]:
