@@ -1,7 +1,7 @@
 # facetasks: one image for every role; docker-compose.yml picks the command.
 #   API (default CMD):  python -m service.api_server  (waitress, HOST/PORT from the environment)
 #   workers:            python -m service.workers     (Dramatiq, concurrency from the settings)
-#   housekeeping:       python -m actors.housekeeping
+#   housekeeping:       python -m service.housekeeping
 #   migrations:         python -m service.migrate
 #   FaceCloud emulator: python -m detectors.emulator --host 0.0.0.0 --port 8090
 # These are the commands `make run` (service/run.py) starts; tests/test_compose.py keeps them identical.
@@ -25,10 +25,14 @@ WORKDIR /build
 COPY requirements.lock ./
 RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml ./
-COPY api ./api
-COPY actors ./actors
+# The packages, floor first (pyproject.toml's [tool.importlinter] gives the order).
+COPY config ./config
 COPY storage ./storage
 COPY detectors ./detectors
+COPY reach ./reach
+COPY representations ./representations
+COPY actors ./actors
+COPY api ./api
 COPY service ./service
 COPY client ./client
 # The app goes into the virtualenv (no second copy of the sources), then the installers leave it.

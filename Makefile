@@ -68,8 +68,10 @@ lock: install
 audit: install
 	$(BIN)/pip-audit --progress-spinner off --disable-pip --require-hashes -r requirements.lock
 
+## ruff, then the import contracts of pyproject.toml's [tool.importlinter]: the layers only point down.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache .import_linter_cache

@@ -1,6 +1,7 @@
 """Housekeeping: the backstop that brings every task to an end whatever was lost.
 
-``python -m actors.housekeeping`` runs it as a process of its own, which whatever runs the
+``python -m service.housekeeping`` runs it as a process of its own (its entry point moved there from this
+module, once ``python -m actors.housekeeping``: entry points sit on top of the layers), which whatever runs the
 service restarts when it dies (the ``make run`` supervisor, compose's restart policy); when
 several run, a PostgreSQL advisory lock lets one sweep at a time. Each sweep records when it
 ended, which ``/health`` and ``/metrics`` report.
@@ -9,21 +10,16 @@ ended, which ``/health`` and ``/metrics`` report.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from itertools import islice
 
-from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
-from actors.messages import Pipeline, QueueUnavailable
+from actors.messages import Pipeline
 from actors.webhooks import announce_end
-from service.links import exit_if_misconfigured
-from service.settings import Settings
+from config.settings import Settings
 from storage import housekeeping as sweeps
-from storage.db import init_db
 from storage.errors import StoreUnavailable
 from storage.store import ImageStore
-from storage.stores import open_store
 from storage.tasks import purge
 
 logger = logging.getLogger(__name__)
@@ -98,33 +94,3 @@ class Housekeeper:
             if orphans:
                 self.store.remove_images(orphans)
                 logger.warning("housekeeping: removed %d images whose upload never committed", len(orphans))
-
-
-def run() -> int:
-    """Sweep every ``HOUSEKEEPING_INTERVAL_S`` seconds until the process is stopped."""
-    settings = Settings.from_env()
-    settings.configure_logging()
-    exit_if_misconfigured(settings)
-    init_db(settings.database_url, max_connections=2)
-    store = open_store(settings.image_store_url, settings.s3_endpoint_url)
-    broker = make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)
-    keeper = Housekeeper(Pipeline(broker), store, settings)
-    broker_down = False  # an outage is logged once, its end once: not once per sweep
-    while True:
-        try:
-            keeper.sweep()
-            if broker_down:
-                logger.warning("housekeeping: RabbitMQ reachable again, sweeping")
-                broker_down = False
-        except QueueUnavailable as error:
-            if not broker_down:
-                logger.warning("housekeeping waits for RabbitMQ: %s", error)
-                broker_down = True
-        except Exception:
-            # Postgres down, a bad row: log it and try again next time rather than die.
-            logger.exception("housekeeping sweep failed")
-        time.sleep(settings.housekeeping_interval_s)
-
-
-if __name__ == "__main__":
-    sys.exit(run())

@@ -10,7 +10,7 @@ from dramatiq import Broker
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-from service.logs import log_context
+from config.logs import log_context
 from storage.db import db
 
 logger = logging.getLogger(__name__)

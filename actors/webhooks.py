@@ -5,7 +5,7 @@ of ``<X-Facetasks-Timestamp>.<body>``; ``X-Facetasks-Event`` (``<task id>.<run>`
 every attempt of one end, to de-duplicate. Timeouts, connection errors, 408, 429 and 5xx are
 retried by Dramatiq with backoff (``deliver_webhook`` declares the bound); another 4xx, a host no
 longer in ``WEBHOOK_ALLOWED_HOSTS``, or a name that resolves only to addresses a webhook may not reach
-(``service.webhook_reach``), ends the delivery. Every attempt is recorded on the task, with the reason
+(``reach.vetting``), ends the delivery. Every attempt is recorded on the task, with the reason
 when no receiver answered.
 
 The connection goes to the address vetted, not to the name: the URL's host is replaced by that address,
@@ -27,8 +27,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from actors.messages import Pipeline
-from api.serialize import summary
-from service.webhook_reach import Allowlist, Refused
+from config.allowlist import Allowlist
+from reach.vetting import Refused, vetted_address
+from representations.serialize import summary
 from storage import webhooks
 from storage.principals import signs_in_required
 
@@ -86,7 +87,7 @@ class WebhookSender:
         url = urlsplit(task.callback_url)
         host = (url.hostname or "").lower()
         try:
-            address = self.allowed_hosts.vetted_address(host, url.port or (443 if url.scheme == "https" else 80))
+            address = vetted_address(self.allowed_hosts, host, url.port or (443 if url.scheme == "https" else 80))
         except Refused as refused:
             webhooks.record_attempt(task.id, run, None, delivered=False, error=f"Not sent: {refused}.")
             logger.warning("task %s: webhook not sent: %s", task_id, refused)

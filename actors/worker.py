@@ -37,8 +37,8 @@ from actors.outage import BrokerOutage
 from actors.stages import Stages
 from actors.webhook_pool import WebhookPool
 from actors.webhooks import WebhookSender
+from config.settings import Settings
 from detectors.base import BadImageError, Detector, DetectorAuthError
-from service.settings import Settings
 from storage.db import init_db
 from storage.store_metrics import StoreMetrics
 from storage.stores import open_store

@@ -7,7 +7,8 @@ from uuid import UUID
 import falcon
 from PIL import Image
 
-from api import drawing, serialize
+from api import drawing
+from representations import serialize
 from storage.errors import ImageNotFound
 from storage.reports import image_faces
 from storage.store import ImageStore

@@ -27,8 +27,8 @@ from api.ownership import Ownership
 from api.ratelimit import FailureLimit
 from api.requestlog import RequestLog
 from api.security import SecurityHeaders
-from service.settings import Settings
-from service.webhook_reach import NOWHERE, Allowlist
+from config.allowlist import NOWHERE, Allowlist
+from config.settings import Settings
 from storage.db import db, init_db
 from storage.principals import NameTaken, bootstrap_user, hash_secret, signs_in_required
 from storage.store import ImageStore

@@ -2,7 +2,7 @@
 
 The allowlist is the guard against server-side request forgery: without it, anybody who may create
 a task could make the workers POST to any address they reach (internal services, cloud metadata).
-Here the URL is checked against what can be known without resolving its host (``service.webhook_reach``):
+Here the URL is checked against what can be known without resolving its host (``config.allowlist``):
 a name or an address with a port the allowlist does not hold is refused; where a listed name leads is
 vetted at each delivery. With no allowlist (or no ``WEBHOOK_SECRET``) webhooks are off and a
 ``callback_url`` is refused rather than silently ignored.
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import falcon
 
-from service.webhook_reach import Allowlist
+from config.allowlist import Allowlist
 
 MAX_URL_LENGTH = 2048
 

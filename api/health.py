@@ -12,7 +12,7 @@ import time
 import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
-from api.serialize import timestamp
+from representations.serialize import timestamp
 from storage.db import db
 from storage.errors import StoreUnavailable
 from storage.housekeeping import last_sweep

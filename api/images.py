@@ -6,13 +6,13 @@ from uuid import UUID
 
 import falcon
 
-from api import serialize
 from api.archives import Limits, archive_kind, nothing_kept, too_large_archive, unpack
 from api.errors import sentence
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import paging, status_filter
 from api.uploads import copy_limited, receive
+from representations import serialize
 from storage.errors import ImageNotFound
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 from storage.models import IMAGE_STATUSES

@@ -16,7 +16,7 @@ import uuid
 import falcon
 import orjson
 
-from service.logs import log_context
+from config.logs import log_context
 
 logger = logging.getLogger("api.requests")
 raw_logger = logging.getLogger("api.raw")

@@ -10,13 +10,13 @@ from uuid import UUID
 import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
-from api import serialize
 from api.authentication import principal_of
 from api.callbacks import checked_callback
 from api.etag import not_modified
 from api.names import checked_name
 from api.params import flag, json_object, paging, status_filter
-from service.webhook_reach import Allowlist
+from config.allowlist import Allowlist
+from representations import serialize
 from storage.models import TASK_STATUSES, Task
 from storage.reports import TaskFilter, find_summary, stream_task, task_page
 from storage.store import ImageStore

@@ -11,7 +11,7 @@ from api.authentication import principal_of, require_admin
 from api.keys import Credentials, new_key
 from api.names import checked_name
 from api.params import json_object
-from api.serialize import timestamp
+from representations.serialize import timestamp
 from storage.models import USER_ROLES, User
 from storage.principals import (
     BootstrapUser,

@@ -35,7 +35,7 @@ from dramatiq.middleware import (
 )
 
 from actors.broker import make_broker
-from service.settings import Settings
+from config.settings import Settings
 
 NOOP = "bench_noop"
 CLAIM_COMPLETE = "bench_claim_complete"

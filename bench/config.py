@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from service.settings import LOCAL_THREADS
+from config.settings import LOCAL_THREADS
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ import psycopg2
 import requests
 
 from bench import procs
+from config.settings import without_settings
 from service.processes import Child, Children, answers, free_port, wait_until
 from service.run import api_command, worker_command
-from service.settings import without_settings
 from storage.db import db, init_db
 from storage.migrate import migrate
 

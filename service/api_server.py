@@ -25,8 +25,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from api.app import get_app
+from config.settings import Settings
 from service.links import exit_if_misconfigured
-from service.settings import Settings
 
 # Seconds one turn of the event loop may wait for network activity before checking for a stop.
 POLL_S = 0.2

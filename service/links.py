@@ -14,7 +14,7 @@ import pika.exceptions
 import psycopg2
 
 from actors.broker import make_broker
-from service.settings import Settings
+from config.settings import Settings
 
 logger = logging.getLogger("facetasks.links")
 

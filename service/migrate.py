@@ -8,8 +8,8 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg2
 
+from config.settings import Settings
 from service.links import MISCONFIGURED_EXIT, exit_if_misconfigured, postgres_refusal
-from service.settings import Settings
 from storage.db import ensure_database, init_db
 from storage.migrate import migrate
 

@@ -19,10 +19,10 @@ import signal
 import sys
 import time
 
+from config.settings import Settings
 from service.links import MISCONFIGURED_EXIT, exit_if_misconfigured
 from service.listen import address_problem
 from service.processes import Child
-from service.settings import Settings
 
 logger = logging.getLogger("facetasks.run")
 
@@ -41,7 +41,7 @@ def api_command() -> list[str]:
 
 
 def housekeeping_command() -> list[str]:
-    return [sys.executable, "-m", "actors.housekeeping"]
+    return [sys.executable, "-m", "service.housekeeping"]
 
 
 def worker_command() -> list[str]:

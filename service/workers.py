@@ -1,6 +1,6 @@
 """``python -m service.workers``: Dramatiq's workers, as many processes and threads as the settings say.
 
-``WORKER_PROCESSES`` and ``WORKER_THREADS`` default by detector (``service.settings``); this entry
+``WORKER_PROCESSES`` and ``WORKER_THREADS`` default by detector (``config.settings``); this entry
 point turns the settings into Dramatiq's command line and replaces itself with it (same PID, so a
 supervisor's or a container engine's signals reach Dramatiq directly). ``make run`` and the compose
 ``worker`` service both start it, so neither hard-codes a thread count.
@@ -12,8 +12,8 @@ import os
 import sys
 
 from actors.messages import AGGREGATE_QUEUE, DETECT_QUEUE
+from config.settings import Settings
 from service.links import exit_if_misconfigured
-from service.settings import Settings
 
 
 def dramatiq_command(settings: Settings) -> list[str]:
@@ -22,7 +22,7 @@ def dramatiq_command(settings: Settings) -> list[str]:
         f"--processes={settings.worker_processes}", f"--threads={settings.worker_threads}",
         # Webhooks have threads of their own (actors.webhook_pool).
         "--queues", DETECT_QUEUE, AGGREGATE_QUEUE,
-        # Each worker process sets its own logging up (service.logs); in-flight images get
+        # Each worker process sets its own logging up (config.logs); in-flight images get
         # WORKER_STOP_GRACE_S after SIGTERM to finish before they are left to redelivery.
         "--skip-logging", f"--worker-shutdown-timeout={settings.worker_stop_grace_s * 1000}",
         "actors.worker:setup",

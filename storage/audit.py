@@ -67,7 +67,7 @@ def recount(task_id: UUID) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from service.settings import Settings
+    from config.settings import Settings
     from storage.db import init_db
 
     init_db(Settings.from_env().database_url, max_connections=1)

@@ -20,10 +20,10 @@ from peewee import OperationalError
 from actors.broker import make_broker
 from actors.messages import Pipeline
 from api.app import Parts, create_app
+from config.settings import without_settings
 from detectors.emulator import Emulator
 from service.processes import Child, free_port, wait_until
 from service.run import housekeeping_command, worker_command
-from service.settings import without_settings
 from storage.db import db, init_db
 from storage.files import FileStore
 from storage.migrate import migrate

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import without_settings
 from detectors.emulator import Emulator
-from service.settings import without_settings
 from tests.conftest import service_env
 from tests.test_users_and_keys import ROOT_PAIR, Api
 

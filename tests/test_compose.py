@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +28,9 @@ import psycopg2
 import pytest
 import requests
 
+from config.settings import Settings
 from service.processes import Child, free_port, wait_until
 from service.run import api_command, housekeeping_command, worker_command
-from service.settings import Settings
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -800,6 +801,17 @@ def test_the_image_runs_unprivileged_on_a_pinned_python_311_slim_without_install
     assert "COPY api" not in runtime and "COPY --from=build /opt/venv /opt/venv" in runtime
     assert "pip uninstall --yes pip setuptools wheel" in runtime
 
+
+
+def test_the_image_copies_every_package_that_pyproject_installs_and_the_import_contract_orders() -> None:
+    """A package added to the layers (config, reach, representations...) must reach the image too."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    included = {name.rstrip("*") for name in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
+    layered = set(pyproject["tool"]["importlinter"]["root_packages"])
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"bench"}
+    copied = set(re.findall(r"^COPY (\w+) \./(\w+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
+    assert included == layered == packages
+    assert copied == {(name, name) for name in packages}
 
 def test_the_base_images_are_pinned_releases_that_env_can_override(compose: Compose) -> None:
     def base_images(services: dict[str, dict[str, Any]]) -> dict[str, str]:

@@ -112,7 +112,7 @@ def test_deleting_a_big_running_task_stops_detector_calls_at_once(service, emu, 
 def test_a_killed_housekeeper_is_restarted_and_health_shows_it_sweeping_again(service):
     def housekeeper() -> int | None:
         return next((pid for pid in children(service.proc.pid)
-                     if b"actors.housekeeping" in Path(f"/proc/{pid}/cmdline").read_bytes()), None)
+                     if b"service.housekeeping" in Path(f"/proc/{pid}/cmdline").read_bytes()), None)
 
     first = housekeeper()
     assert first is not None

@@ -11,8 +11,8 @@ import pytest
 
 from actors.housekeeping import Housekeeper
 from actors.messages import AGGREGATE_QUEUE, DETECT_QUEUE, WEBHOOK_QUEUE
+from config.settings import Settings
 from detectors.emulator_faces import make_jpeg
-from service.settings import Settings
 from storage import housekeeping as sweeps
 from storage import pipeline
 from storage.db import db

@@ -62,7 +62,7 @@ def service(
         assert running.stop() == 0
 
 
-# The process id in a log line (service.logs.TEXT_FORMAT: "... LEVEL [pid] logger ...").
+# The process id in a log line (config.logs.TEXT_FORMAT: "... LEVEL [pid] logger ...").
 PROCESS = re.compile(r"^\S+ \S+ WARNING \[(\d+)\]", re.MULTILINE)
 
 

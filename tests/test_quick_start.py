@@ -21,8 +21,8 @@ import psycopg2
 import pytest
 
 from bench.procs import children
+from config.settings import without_settings
 from service.processes import Child, answers, free_port, wait_until
-from service.settings import without_settings
 from tests.conftest import RABBITMQ_URL, ROOT
 
 VENV = Path(sys.executable).parent.parent

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import Settings, SettingsError, setting_names, without_settings
 from service.run import api_command, worker_command
-from service.settings import Settings, SettingsError, setting_names, without_settings
 from service.workers import dramatiq_command
 
 ROOT = Path(__file__).resolve().parent.parent

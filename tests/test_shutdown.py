@@ -208,7 +208,7 @@ def test_a_supervisor_killed_with_sigkill_takes_every_process_along_and_frees_th
     try:
         family = [pid for pid in tree(service.proc.pid) if pid != service.proc.pid]
         commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in family]
-        for module in (b"service.api_server", b"dramatiq", b"actors.housekeeping"):
+        for module in (b"service.api_server", b"dramatiq", b"service.housekeeping"):
             assert any(module in command for command in commands), (module, commands)
         assert len(family) >= 5  # and the two worker processes
 

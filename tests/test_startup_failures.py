@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from config.settings import without_settings
 from service.processes import free_port
-from service.settings import without_settings
 from tests.conftest import DATABASE_URL, RABBITMQ_URL, ROOT
 from tests.private_services import PrivatePostgres
 

@@ -17,9 +17,9 @@ import pytest
 
 from actors.messages import WEBHOOK_QUEUE
 from actors.webhooks import WebhookNotDelivered, WebhookSender
+from config.allowlist import Allowlist
+from config.settings import Settings, SettingsError
 from detectors.emulator_faces import face, make_jpeg
-from service.settings import Settings, SettingsError
-from service.webhook_reach import Allowlist
 from storage.db import db
 from tests.certificates import CertificateAuthority
 from tests.conftest import Workers, build_client, messages_in_queues, service_env

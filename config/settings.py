@@ -1,4 +1,5 @@
-"""Configuration, read from the environment in this one place.
+"""Configuration, read from the environment in this one place (moved here from ``service/settings.py``: the
+``config`` package is the floor every layer may import, and imports nothing of ours).
 
 Every other module is handed the values it needs; nothing else reads ``os.environ``.
 """
@@ -11,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from service.logs import configure_logging
-from service.webhook_reach import NOWHERE, Allowlist
+from config.allowlist import NOWHERE, Allowlist
+from config.logs import configure_logging
 
 # Default WORKER_THREADS by detector: 8 threads wait on FaceCloud in parallel, while the local
 # model computes under a lock, so a second thread per process only overlaps database and file work.

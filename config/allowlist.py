@@ -1,4 +1,5 @@
-"""Where a completion webhook may go: ``WEBHOOK_ALLOWED_HOSTS`` read, and the address of a delivery vetted.
+"""Where a completion webhook may go: ``WEBHOOK_ALLOWED_HOSTS`` read (moved here from ``service/webhook_reach.py``;
+the resolution and vetting of a delivery's address is ``reach.vetting``, the layer above).
 
 Entries are names (``hooks.example.com``), addresses (``10.0.0.7``, ``::1``) or networks (``10.0.0.0/8``),
 each optionally with ``:port`` (``[fd00::1]:8443`` for an IPv6 address) to allow that port only. A callback
@@ -12,16 +13,11 @@ delivery then connects to the address vetted, never resolving the name a second 
 from __future__ import annotations
 
 import ipaddress
-import socket
 from dataclasses import dataclass
 from typing import NamedTuple
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class Refused(Exception):
-    """The webhook may not go there; the message says why."""
 
 
 class Entry(NamedTuple):
@@ -30,7 +26,7 @@ class Entry(NamedTuple):
     port: int | None
 
 
-def _address(host: str) -> Address | None:
+def literal_address(host: str) -> Address | None:
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -58,7 +54,7 @@ def _entry(text: str) -> Entry:
 
 
 def _unmapped(network: str | Network) -> str | Network:
-    """``::ffff:10.0.0.0/104`` as ``10.0.0.0/8``: addresses are compared unmapped (``_address``)."""
+    """``::ffff:10.0.0.0/104`` as ``10.0.0.0/8``: addresses are compared unmapped (``literal_address``)."""
     if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
         mapped = network.network_address.ipv4_mapped
         if mapped is not None:
@@ -92,7 +88,7 @@ class Allowlist:
 
     def names(self, host: str, port: int) -> bool:
         """Whether a callback URL may name ``host`` (lower case) and ``port``."""
-        address = _address(host)
+        address = literal_address(host)
         if address is not None:
             return self._listed(address, port)
         return any(entry.host == host.rstrip(".") and entry.port in (None, port) for entry in self.entries)
@@ -107,23 +103,6 @@ class Allowlist:
     def reachable(self, address: Address, port: int) -> bool:
         """A public address, or a listed one."""
         return _public(address) or self._listed(address, port)
-
-    def vetted_address(self, host: str, port: int) -> str:
-        """The first address of ``host`` a webhook may connect to. ``Refused`` when none may be;
-        ``OSError`` when the name does not resolve (it may later)."""
-        refusal = self.refusal(host, port)
-        if refusal:
-            raise Refused(f"the callback URL {refusal}")
-        if _address(host) is not None:
-            found = [host]
-        else:
-            found = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-        for text in found:
-            address = _address(text)  # None for a link-local address with its zone (fe80::1%eth0)
-            if address is not None and self.reachable(address, port):
-                return str(address)
-        raise Refused(f"{host} resolves to {', '.join(sorted(set(found)))}: not public (loopback, private, "
-                      f"link-local, multicast or reserved), and not in WEBHOOK_ALLOWED_HOSTS")
 
 
 # No entries: webhooks are off.

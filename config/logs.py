@@ -3,6 +3,8 @@
 Every line carries the context it was written in: the API request's id (``req=…``) or the queue
 message's id (``msg=…``). ``debug-raw`` adds request and response bodies, truncated, from the
 loggers named in ``RAW_LOGGERS``; credentials, tokens and image bytes are never among them.
+
+Moved here from ``service/logs.py``, with the settings, to the ``config`` floor every layer may import.
 """
 
 from __future__ import annotations

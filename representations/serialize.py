@@ -1,4 +1,7 @@
-"""The JSON shapes of DESIGN.md: task, task summary, image, face, statistics, pages."""
+"""The JSON shapes of DESIGN.md: task, task summary, image, face, statistics, pages.
+
+Moved here from ``api/serialize.py`` so the webhook sender uses them without importing the API.
+"""
 
 from __future__ import annotations
 
