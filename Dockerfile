@@ -25,7 +25,8 @@ WORKDIR /build
 COPY requirements.lock ./
 RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml ./
-# The packages, floor first (pyproject.toml's [tool.importlinter] gives the order).
+# The packages, floor first (pyproject.toml's [tool.importlinter] gives the order); not the command line
+# (client/, a distribution of its own), which nothing in the service imports.
 COPY config ./config
 COPY storage ./storage
 COPY detectors ./detectors
@@ -34,7 +35,6 @@ COPY representations ./representations
 COPY actors ./actors
 COPY api ./api
 COPY service ./service
-COPY client ./client
 # The app goes into the virtualenv (no second copy of the sources), then the installers leave it.
 # setuptools builds the wheel (the build stage's only unpinned package; it is not in the image).
 RUN pip install --upgrade setuptools wheel \

@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml client/pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: install browser run test lint bench clean env compose-smoke audit lock
@@ -10,12 +10,13 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 install: $(STAMP)
 
 ## The runtime dependencies exactly as requirements.lock pins them (hashes checked), then the service
-## itself and its development tools.
-$(STAMP): pyproject.toml requirements.lock
+## itself and its development tools, then the command line (client/, its own distribution: .venv/bin/facetasks).
+$(STAMP): pyproject.toml client/pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet --require-hashes -r requirements.lock
 	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e ./client
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import client.api
-from client.api import Api, ApiError
+import facetasks_client.api
 from detectors.emulator_faces import face, make_jpeg
+from facetasks_client.api import Api, ApiError
 from service.processes import free_port
 from tests.conftest import service_env
 from tests.service_process import ServiceProcess, serving
@@ -60,8 +60,8 @@ def test_an_unknown_host_is_said_at_once_without_retries():
 
 
 def test_a_closed_port_is_retried_aloud_then_named_with_what_to_do(monkeypatch, capsys):
-    monkeypatch.setattr(client.api, "RETRIES", 2)
-    monkeypatch.setattr(client.api, "FIRST_BACKOFF_S", 0.05)
+    monkeypatch.setattr(facetasks_client.api, "RETRIES", 2)
+    monkeypatch.setattr(facetasks_client.api, "FIRST_BACKOFF_S", 0.05)
     port = free_port()
 
     with pytest.raises(ApiError) as raised:

@@ -804,14 +804,28 @@ def test_the_image_runs_unprivileged_on_a_pinned_python_311_slim_without_install
 
 
 def test_the_image_copies_every_package_that_pyproject_installs_and_the_import_contract_orders() -> None:
-    """A package added to the layers (config, reach, representations...) must reach the image too."""
+    """A package added to the layers (config, reach, representations...) must reach the image too; the command
+    line is a distribution of its own (client/pyproject.toml), in the contracts but not in the image."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     included = {name.rstrip("*") for name in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
     layered = set(pyproject["tool"]["importlinter"]["root_packages"])
     packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"bench"}
     copied = set(re.findall(r"^COPY (\w+) \./(\w+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
-    assert included == layered == packages
+    client = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())
+    client_packages = set(client["tool"]["setuptools"]["packages"])
+    assert client_packages == {path.parent.name for path in ROOT.glob("client/*/__init__.py")} == {"facetasks_client"}
+    assert included == packages and layered == packages | client_packages
     assert copied == {(name, name) for name in packages}
+    # The two forbidden contracts keep the client and the service apart, each naming every package of the other.
+    forbidden = [(frozenset(c["source_modules"]), frozenset(c["forbidden_modules"]))
+                 for c in pyproject["tool"]["importlinter"]["contracts"] if c["type"] == "forbidden"]
+    client_side, service_side = frozenset(client_packages), frozenset(packages)
+    assert len(forbidden) == 2 and set(forbidden) == {(client_side, service_side), (service_side, client_side)}
+    # The service declares no console script; the client's is `facetasks`.
+    assert "scripts" not in pyproject["project"]
+    assert client["project"]["scripts"] == {"facetasks": "facetasks_client.cli:main"}
+    assert sorted(client["project"]["dependencies"]) == ["requests>=2.31,<3", "tqdm>=4.66,<5"]
+
 
 def test_the_base_images_are_pinned_releases_that_env_can_override(compose: Compose) -> None:
     def base_images(services: dict[str, dict[str, Any]]) -> dict[str, str]:

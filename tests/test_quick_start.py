@@ -46,10 +46,10 @@ def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into
 ):
     clone = tmp_path / "facetasks"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=60)
-    # make compares times: a pyproject.toml or lock newer than the virtualenv's stamp would reinstall the
-    # package, pointing the suite's virtualenv at this temporary clone.
+    # make compares times: a pyproject.toml (the service's or the client's) or lock newer than the virtualenv's
+    # stamp would reinstall the packages, pointing the suite's virtualenv at this temporary clone.
     stamp = max(VENV.glob(".installed-*"), key=lambda path: path.stat().st_mtime)
-    for name in ("pyproject.toml", "requirements.lock"):
+    for name in ("pyproject.toml", "client/pyproject.toml", "requirements.lock"):
         os.utime(clone / name, (stamp.stat().st_mtime - 1,) * 2)
     port = free_port()
     env = {**without_settings(os.environ), "PORT": str(port), "RABBITMQ_URL": RABBITMQ_URL,
@@ -75,6 +75,7 @@ def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into
     ]
     assert "created database " + fresh_database in (tmp_path / "make-run.log").read_text()
     assert stopped == 0
-    installed = subprocess.run([sys.executable, "-c", "import client; print(client.__file__)"], cwd=tmp_path,
-                               capture_output=True, text=True, check=True).stdout
-    assert installed.startswith(str(ROOT)), installed
+    installed = subprocess.run([sys.executable, "-c", "import api, facetasks_client; print(api.__file__); "
+                                "print(facetasks_client.__file__)"], cwd=tmp_path,
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert all(path.startswith(str(ROOT)) for path in installed), installed

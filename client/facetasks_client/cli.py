@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
 
-from client import show
-from client.api import Api, ApiError
-from client.photos import batches, find_photos, zipped
+from facetasks_client import show
+from facetasks_client.api import Api, ApiError
+from facetasks_client.photos import batches, find_photos, zipped
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 STATUSES = ("forming", "processing", "completed", "failed")

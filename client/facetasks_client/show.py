@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 if TYPE_CHECKING:
-    from client.api import Api
+    from facetasks_client.api import Api
 
 POLL_S = 1.0
 FINAL = ("completed", "failed")
