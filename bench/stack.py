@@ -87,7 +87,7 @@ class Resources:
 
 
 class EmulatorProcess:
-    """``python -m detectors.emulator`` on a free port, in a process of its own (so the moment a call
+    """``python -m tools.emulator`` on a free port, in a process of its own (so the moment a call
     arrives does not wait for the caller's own work); latency switchable over HTTP."""
 
     email, password = EMULATOR_EMAIL, EMULATOR_PASSWORD
@@ -98,7 +98,7 @@ class EmulatorProcess:
 
     def start(self) -> EmulatorProcess:
         command = [
-            sys.executable, "-m", "detectors.emulator", "--port", "0",
+            sys.executable, "-m", "tools.emulator", "--port", "0",
             "--email", EMULATOR_EMAIL, "--password", EMULATOR_PASSWORD,
         ]
         self.child = self.children.start("emulator", command, {**os.environ, "PYTHONUNBUFFERED": "1"})

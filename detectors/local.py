@@ -15,13 +15,13 @@ One call of :meth:`LocalDetector.detect`:
    is searched as it is, a 1920 x 1080 frame at 1344 x 756 (faces from 20 px), a 12 MP photo at
    1633 x 1225 (faces from 34 px). The picture is padded to multiples of 32.
 3. Keep detections whose CenterFace probability is at least ``min_score`` (default 0.6, chosen by
-   ``python -m detectors.thresholds``). Doubtful ones, from ``DOUBTFUL_SCORE`` (0.3) up to it, get a
+   ``python -m tools.thresholds``). Doubtful ones, from ``DOUBTFUL_SCORE`` (0.3) up to it, get a
    second look (:mod:`detectors.second_look`: enlarged on a crop of their own, upright and turned) and are
    kept if that scores them at ``min_score`` or more: tilted and very small faces mostly score there at
    first, and so do the strongest non-faces, which a second look tells apart.
 4. Convert each box to the shape dlib's HOG gives, which is what the age and gender networks were
    trained on: CenterFace boxes run from the forehead to below the chin; HOG's are squarer and sit
-   lower (:data:`HOG_SHAPE`, fitted by ``python -m detectors.box_fit``). Classify on the decoded picture,
+   lower (:data:`HOG_SHAPE`, fitted by ``python -m tools.box_fit``). Classify on the decoded picture,
    which is larger than the searched one (JPEG's DCT scaling decodes at the nearest 1/2, 1/4 or 1/8 at
    or above the working scale), so that shrinking for the search costs the age and gender nothing.
 5. Map every box back to the pixels of the full-size image.
@@ -61,7 +61,7 @@ from detectors.upright import blank_jpeg, decode_upright
 # The narrowest face (px, in the picture searched) CenterFace still scores clearly above non-faces.
 _SMALLEST_FACE = 14
 # Images up to this many pixels are searched at full size, where their faces score higher than shrunk;
-# larger ones are shrunk towards it, which bounds a search's cost (python -m detectors.thresholds).
+# larger ones are shrunk towards it, which bounds a search's cost (python -m tools.thresholds).
 _FULL_SIZE_PIXELS = 1_000_000
 # Scale changes smaller than this are skipped: resizing costs more than the few pixels it saves.
 _SCALE_TOLERANCE = 0.1
@@ -86,7 +86,7 @@ class BoxShape:
     height: float
 
 
-#: Fitted by ``python -m detectors.box_fit`` on dlib's own labelled faces (see that module).
+#: Fitted by ``python -m tools.box_fit`` on dlib's own labelled faces (see that module).
 HOG_SHAPE = BoxShape(shift=0.054, width=1.109, height=0.845)
 
 

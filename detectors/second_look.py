@@ -2,7 +2,7 @@
 
 CenterFace scores faces it was trained on (upright, 20 px and more) far above anything else, but a face
 tilted by 30 degrees or only 15 px wide scores about as low as the strongest non-face on the evaluation
-set (``python -m detectors.thresholds``). The two part on a second look: the detection's surroundings
+set (``python -m tools.thresholds``). The two part on a second look: the detection's surroundings
 cut out at twice the box's longer side, scaled to :data:`CROP_PX` (the face then about 64 px wide) and
 searched again upright and turned by +-30 degrees. Faces then score as faces do, while non-faces stay
 low (figures in evaluation/README.md).

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from detectors.emulator_faces import face, make_jpeg
 from service.processes import wait_until
 from storage import audit
 from storage.db import db
 from tests.helpers import typed
 from tests.service_process import ServiceProcess
+from tools.emulator_faces import face, make_jpeg
 
 
 def numbered_images(count: int) -> tuple[dict[str, bytes], dict]:

@@ -9,8 +9,8 @@ import falcon.testing
 from PIL import Image
 
 from api.drawing import COLORS, label
-from detectors.emulator_faces import face, make_jpeg
 from tests.helpers import create_task, upload, wait_until_final
+from tools.emulator_faces import face, make_jpeg
 
 GRAY = (128, 128, 128)
 FACES = [face(40, 24, 60, 64, "female", 28), face(130, 60, 50, 50, "male", 41.5), face(-10, 115, 40, 40, None, 30)]

@@ -7,9 +7,9 @@ import uuid
 
 from PIL import Image
 
-from detectors.emulator_faces import make_jpeg
 from tests.conftest import MAX_IMAGE_BYTES
 from tests.helpers import create_task, multipart, upload, upload_form
+from tools.emulator_faces import make_jpeg
 
 
 def _noisy_jpeg(min_bytes: int) -> bytes:

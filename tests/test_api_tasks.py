@@ -8,9 +8,9 @@ import uuid
 
 import psycopg2
 
-from detectors.emulator_faces import make_jpeg
 from tests.conftest import DATABASE_URL, build_client
 from tests.helpers import create_task, upload
+from tools.emulator_faces import make_jpeg
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 EMPTY_STATISTICS = {

@@ -8,9 +8,9 @@ import subprocess
 import tarfile
 import zipfile
 
-from detectors.emulator_faces import make_jpeg
 from tests.helpers import create_task
 from tests.test_archives import images_of, post, tar_of, zip_of
+from tools.emulator_faces import make_jpeg
 
 PHOTO = make_jpeg(faces=[], color=(10, 40, 80))
 

@@ -19,10 +19,10 @@ from typing import NamedTuple
 import pytest
 
 from api.archives import MAX_MEMBERS
-from detectors.emulator_faces import make_jpeg
 from tests.conftest import MAX_IMAGE_BYTES, build_client, service_env
 from tests.helpers import create_task
 from tests.service_process import ServiceProcess
+from tools.emulator_faces import make_jpeg
 
 JPEGS = {f"event/{i:02}.jpg": make_jpeg(faces=[], color=(i, 40, 80)) for i in range(3)}
 

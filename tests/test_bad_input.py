@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from detectors.emulator_faces import make_jpeg
 from storage.db import db
 from storage.models import Image as ImageRow
 from tests.conftest import MAX_IMAGE_BYTES, build_client
 from tests.helpers import create_task, multipart
+from tools.emulator_faces import make_jpeg
 
 UNKNOWN = "6f1c2b0e-0000-4000-8000-000000000000"
 

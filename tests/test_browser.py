@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from detectors.emulator_faces import DIRECTIVE_PREFIX, face, make_jpeg
 from tests import browser, web_pages
 from tests.conftest import ROOT
 from tests.service_process import ServiceProcess
 from tests.web_pages import all_css, by_css, open_front, task_status
+from tools.emulator_faces import DIRECTIVE_PREFIX, face, make_jpeg
 
 service = web_pages.service
 page = web_pages.page

@@ -19,12 +19,12 @@ from collections.abc import Iterator
 import pytest
 
 from bench.stack import EmulatorProcess
-from detectors.emulator_faces import face, make_jpeg
 from service.processes import Children
 from storage.db import db
 from storage.models import Task
 from tests.conftest import ROOT, Workers, service_env
 from tests.helpers import create_task, upload
+from tools.emulator_faces import face, make_jpeg
 
 RACES = 80
 BEGAN = re.compile(r"image (\S+) of task (\S+): detector call began at monotonic (\d+\.\d+)")

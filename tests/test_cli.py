@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from detectors.emulator_faces import face, make_jpeg
 from tests.conftest import service_env
 from tests.service_process import ServiceProcess, serving
+from tools.emulator_faces import face, make_jpeg
 
 FACETASKS = Path(sys.executable).with_name("facetasks")
 

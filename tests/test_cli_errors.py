@@ -14,12 +14,12 @@ from collections.abc import Iterator
 import pytest
 
 import facetasks_client.api
-from detectors.emulator_faces import face, make_jpeg
 from facetasks_client.api import Api, ApiError
 from service.processes import free_port
 from tests.conftest import service_env
 from tests.service_process import ServiceProcess, serving
 from tests.test_cli import FACETASKS, task_id_of
+from tools.emulator_faces import face, make_jpeg
 
 USER, PASSWORD = "alice", "wonderland-42"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from config.settings import without_settings
-from detectors.emulator import Emulator
 from tests.conftest import service_env
 from tests.test_users_and_keys import ROOT_PAIR, Api
+from tools.emulator import Emulator
 
 FACETASKS = Path(sys.executable).with_name("facetasks")
 KEY = re.compile(r"ft_[0-9a-f]{16}_[0-9a-f]{64}")

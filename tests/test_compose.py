@@ -8,6 +8,7 @@ Docker; the settings reach the containers; RabbitMQ's definitions match the URL 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -341,8 +342,35 @@ def test_the_migrate_housekeeping_and_emulator_containers_run_the_service_entry_
     assert services["housekeeping"]["command"][0] == "python"
     assert _python_m(services["housekeeping"]["command"]) == _python_m(housekeeping_command())
     assert services["emulator"]["command"] == [
-        "python", "-m", "detectors.emulator", "--host", "0.0.0.0", "--port", "8090"]
+        "python", "-m", "tools.emulator", "--host", "0.0.0.0", "--port", "8090"]
     assert _published_targets(services["emulator"]) == {8090}
+
+
+def test_the_emulator_container_runs_the_development_tools_mounted_from_the_checkout(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The image holds what the service runs, not tools/: the emulator's container mounts tools/ read-only into
+    the image's working directory, which ``python -m`` puts first on the path. So the emulator may import only
+    the standard library, what the image installs (Pillow) and tools/ itself."""
+    workdir = _dockerfile_instruction("WORKDIR")
+    mounts = _mounts(services["emulator"])
+    assert Path(mounts[f"{workdir}/tools"]).resolve() == ROOT / "tools"
+    # Read-only: nothing in the container writes to the checkout.
+    (tools_volume,) = services["emulator"]["volumes"]
+    assert tools_volume.endswith(":ro") if isinstance(tools_volume, str) else tools_volume["read_only"]
+    assert services["emulator"].get("working_dir", workdir) == workdir
+    assert "COPY tools" not in (ROOT / "Dockerfile").read_text()
+    ours = {path.parent.name for path in ROOT.glob("*/__init__.py")} | {"facetasks_client"}
+    imported = set()
+    for module in ("emulator", "emulator_faces"):
+        tree = ast.parse((ROOT / "tools" / f"{module}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    assert imported & ours == {"tools"}
+    assert imported - ours - set(sys.stdlib_module_names) == {"PIL"}
 
 
 def _run_migrate(services: dict[str, dict[str, Any]], database_url: str) -> subprocess.CompletedProcess[str]:
@@ -805,22 +833,26 @@ def test_the_image_runs_unprivileged_on_a_pinned_python_311_slim_without_install
 
 def test_the_image_copies_every_package_that_pyproject_installs_and_the_import_contract_orders() -> None:
     """A package added to the layers (config, reach, representations...) must reach the image too; the command
-    line is a distribution of its own (client/pyproject.toml), in the contracts but not in the image."""
+    line is a distribution of its own (client/pyproject.toml), in the contracts but not in the image; the
+    development tools (tools/) are in the contracts (nothing that ships imports them) but neither installed nor
+    in the image."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     included = {name.rstrip("*") for name in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
     layered = set(pyproject["tool"]["importlinter"]["root_packages"])
-    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"bench"}
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"bench", "tools"}
     copied = set(re.findall(r"^COPY (\w+) \./(\w+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
     client = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())
     client_packages = set(client["tool"]["setuptools"]["packages"])
     assert client_packages == {path.parent.name for path in ROOT.glob("client/*/__init__.py")} == {"facetasks_client"}
-    assert included == packages and layered == packages | client_packages
+    assert included == packages and layered == packages | client_packages | {"tools"}
     assert copied == {(name, name) for name in packages}
-    # The two forbidden contracts keep the client and the service apart, each naming every package of the other.
+    # Two forbidden contracts keep the client and the service apart, each naming every package of the other; the
+    # third keeps both from the development tools.
     forbidden = [(frozenset(c["source_modules"]), frozenset(c["forbidden_modules"]))
                  for c in pyproject["tool"]["importlinter"]["contracts"] if c["type"] == "forbidden"]
     client_side, service_side = frozenset(client_packages), frozenset(packages)
-    assert len(forbidden) == 2 and set(forbidden) == {(client_side, service_side), (service_side, client_side)}
+    assert len(forbidden) == 3 and set(forbidden) == {
+        (client_side, service_side), (service_side, client_side), (client_side | service_side, frozenset({"tools"}))}
     # The service declares no console script; the client's is `facetasks`.
     assert "scripts" not in pyproject["project"]
     assert client["project"]["scripts"] == {"facetasks": "facetasks_client.cli:main"}

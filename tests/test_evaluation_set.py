@@ -15,10 +15,10 @@ import pytest
 from PIL import Image, ImageOps
 
 from detectors.base import Face
-from detectors.evaluate import evaluate_items, on_common_faces
-from detectors.photos import Archive, PhotoSourceError, fetch_photos
-from detectors.thresholds import margins
-from detectors.variants import ANGLES, FRAME, SMALL_FACES, exif, generate, small, tilted
+from tools.evaluate import evaluate_items, on_common_faces
+from tools.photos import Archive, PhotoSourceError, fetch_photos
+from tools.thresholds import margins
+from tools.variants import ANGLES, FRAME, SMALL_FACES, exif, generate, small, tilted
 
 PHOTO = b"not really a JPEG, only bytes to carry"
 

@@ -7,9 +7,9 @@ import io
 import uuid
 
 from detectors.base import Face
-from detectors.emulator_faces import make_jpeg
 from tests.helpers import create_task, upload
 from tests.test_task_reads import end_images
+from tools.emulator_faces import make_jpeg
 
 HEADER = ["image_id", "image_name", "status", "error", "x", "y", "width", "height", "gender", "age", "score"]
 

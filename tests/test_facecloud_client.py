@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from detectors.base import BadImageError, DetectorAuthError, Face, TransientDetectorError
-from detectors.emulator import Emulator
-from detectors.emulator_faces import face, make_jpeg
 from detectors.facecloud import FaceCloudClient, normalize_base_url
 from service.processes import free_port
+from tools.emulator import Emulator
+from tools.emulator_faces import face, make_jpeg
 
 EMAIL = "worker@example.com"
 PASSWORD = "correct horse battery staple"

@@ -19,8 +19,8 @@ import pytest
 import requests
 from PIL import Image
 
-from detectors.emulator import Emulator
-from detectors.emulator_faces import deterministic_faces, face, make_jpeg, read_directive
+from tools.emulator import Emulator
+from tools.emulator_faces import deterministic_faces, face, make_jpeg, read_directive
 
 EMAIL = "user@example.com"
 PASSWORD = "secret"
@@ -250,7 +250,7 @@ def test_slow_detects_are_served_concurrently(api: str, emulator: Emulator) -> N
 def test_the_cli_announces_its_url_uses_env_credentials_and_stops_on_sigterm() -> None:
     env = {**os.environ, "FACECLOUD_EMAIL": "env@example.com", "FACECLOUD_PASSWORD": "from-env"}
     with subprocess.Popen(
-        [sys.executable, "-m", "detectors.emulator", "--port", "0"],
+        [sys.executable, "-m", "tools.emulator", "--port", "0"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

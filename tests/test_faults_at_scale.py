@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from bench.seed import forming_task
-from detectors.emulator_faces import face, make_jpeg
 from storage import audit
 from storage.db import db
 from tests.conftest import service_env
 from tests.service_process import ServiceProcess, children, kill, serving
+from tools.emulator_faces import face, make_jpeg
 
 COUNT = 2_000
 WINDOW = 8

@@ -1,4 +1,4 @@
-"""The previous local detector, dlib's HOG, kept to be measured against (detectors/hog.py)."""
+"""The previous local detector, dlib's HOG, kept to be measured against (tools/hog.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 from PIL import Image
 
 from detectors.classify import Classifier
-from detectors.evaluate import iou
-from detectors.hog import HogDetector
+from tools.evaluate import iou
+from tools.hog import HogDetector
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,7 +12,6 @@ import pytest
 from actors.housekeeping import Housekeeper
 from actors.messages import AGGREGATE_QUEUE, DETECT_QUEUE, WEBHOOK_QUEUE
 from config.settings import Settings
-from detectors.emulator_faces import make_jpeg
 from storage import housekeeping as sweeps
 from storage import pipeline
 from storage.db import db
@@ -22,6 +21,7 @@ from storage.models import Image, Task
 from storage.tasks import cancel_task, start_task
 from tests.conftest import messages_in_queues
 from tests.helpers import create_task, upload
+from tools.emulator_faces import make_jpeg
 
 
 def running_task(client, images: int, window: int) -> tuple[uuid.UUID, list[uuid.UUID]]:

@@ -16,9 +16,9 @@ from PIL import ExifTags, Image
 
 from detectors.base import BadImageError, Face
 from detectors.centerface import MODEL_PATH, MODEL_SHA256, load_session
-from detectors.evaluate import iou
 from detectors.local import HOG_SHAPE, LocalDetector, hog_boxes
 from detectors.second_look import second_look
+from tools.evaluate import iou
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -180,7 +180,7 @@ def test_bytes_that_are_not_a_decodable_jpeg_raise_bad_image_error(detector, dat
 
 def test_the_evaluate_command_reports_full_recall_on_the_fixtures():
     completed = subprocess.run(
-        [sys.executable, "-m", "detectors.evaluate", str(FIXTURES / "labels.json"), "--json"],
+        [sys.executable, "-m", "tools.evaluate", str(FIXTURES / "labels.json"), "--json"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from detectors.emulator_faces import face, make_jpeg
 from tests.conftest import EMULATOR_PASSWORD, service_env
 from tests.service_process import ServiceProcess
+from tools.emulator_faces import face, make_jpeg
 
 API_PASSWORD = "api-pa55word-not-for-logs"
 

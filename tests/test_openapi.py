@@ -20,10 +20,10 @@ from actors.broker import make_broker
 from actors.messages import Pipeline
 from api.openapi import document
 from api.web import STATIC_DIR, SWAGGER_PREFIX, swagger_ui_dir
-from detectors.emulator_faces import face, make_jpeg
 from tests.conftest import MAX_IMAGE_BYTES, build_client
 from tests.helpers import multipart, wait_until_final
 from tests.test_archives import zip_of
+from tools.emulator_faces import face, make_jpeg
 
 SPEC = document()
 OPENAPI = OpenAPI.from_dict(SPEC)

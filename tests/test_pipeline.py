@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from detectors.emulator_faces import face, make_jpeg
 from tests.helpers import create_task, typed, upload, wait_until_final
+from tools.emulator_faces import face, make_jpeg
 
 
 def run(client, images: dict[str, bytes]) -> dict:

@@ -10,9 +10,9 @@ import falcon.testing
 import pytest
 
 from api.security import HEADERS
-from detectors.emulator_faces import make_jpeg
 from tests.conftest import build_client
 from tests.helpers import create_task, upload
+from tools.emulator_faces import make_jpeg
 
 
 def assert_secured(result: falcon.testing.Result, status: int, content_type: str | None) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from detectors.emulator_faces import face, make_jpeg
 from service.processes import wait_until
 from service.run import api_command
 from storage.db import db, init_db
@@ -25,6 +24,7 @@ from tests.faults import assert_exact, running_task
 from tests.object_store import CREDENTIALS, S3Server
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 from tests.service_process import ServiceProcess
+from tools.emulator_faces import face, make_jpeg
 
 BUCKET = "facetasks-images"
 PREFIX = "several-hosts"

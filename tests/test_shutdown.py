@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from bench.procs import tree
-from detectors.emulator_faces import face, make_jpeg
 from service.processes import Child, answers, free_port, wait_until
 from tests.conftest import ROOT, Workers, service_env
 from tests.helpers import create_task, upload, wait_until_final
 from tests.service_process import ServiceProcess
+from tools.emulator_faces import face, make_jpeg
 
 DUAL_HOSTS = "127.0.0.1 localhost\n::1 localhost\n"
 

@@ -11,7 +11,6 @@ import uuid
 import pytest
 
 from detectors.base import Face
-from detectors.emulator_faces import make_jpeg
 from storage import audit, pipeline
 from storage.audit import recount
 from storage.db import db
@@ -19,6 +18,7 @@ from storage.dispatch import queue_up
 from storage.models import Image, Task
 from storage.tasks import start_task
 from tests.helpers import create_task, upload
+from tools.emulator_faces import make_jpeg
 
 JPEG = make_jpeg(faces=[])
 

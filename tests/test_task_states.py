@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from detectors.emulator_faces import face, make_jpeg
 from service.processes import wait_until
 from tests.conftest import Workers, service_env
 from tests.helpers import create_task, typed, upload, wait_until_final
+from tools.emulator_faces import face, make_jpeg
 
 STATES = ("forming", "processing", "completed", "failed")
 ACTIONS = ("add image", "start", "retry", "delete", "GET")

@@ -20,12 +20,12 @@ import pytest
 import requests
 
 from api.ratelimit import FailureLimit
-from detectors.emulator import Emulator
-from detectors.emulator_faces import make_jpeg
 from service.processes import Child, free_port, wait_until
 from service.run import api_command
 from tests.conftest import DATABASE_URL, Workers, build_client, service_env
 from tests.test_webhooks import ALLOW, ALLOWED, SECRET, Receiver, verify
+from tools.emulator import Emulator
+from tools.emulator_faces import make_jpeg
 
 ROOT_PAIR = ("root", "bootstrap-pass-1")
 JPEG = make_jpeg(32, 32)

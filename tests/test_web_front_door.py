@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from detectors.emulator_faces import face, make_jpeg
 from tests import browser, web_pages
 from tests.service_process import ServiceProcess
 from tests.web_pages import (
@@ -29,6 +28,7 @@ from tests.web_pages import (
     task_id_of,
     task_status,
 )
+from tools.emulator_faces import face, make_jpeg
 
 REASON = browser.unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")

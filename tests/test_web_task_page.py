@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from detectors.emulator_faces import face, make_jpeg
 from tests import browser, web_pages
 from tests.service_process import ServiceProcess
 from tests.web_pages import DESKTOP_PX, PHONE_PX, all_css, by_css, open_front, scroll_width, task_status
+from tools.emulator_faces import face, make_jpeg
 
 REASON = browser.unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")

@@ -19,11 +19,11 @@ from actors.messages import WEBHOOK_QUEUE
 from actors.webhooks import WebhookNotDelivered, WebhookSender
 from config.allowlist import Allowlist
 from config.settings import Settings, SettingsError
-from detectors.emulator_faces import face, make_jpeg
 from storage.db import db
 from tests.certificates import CertificateAuthority
 from tests.conftest import Workers, build_client, messages_in_queues, service_env
 from tests.helpers import typed, upload, wait_until_final
+from tools.emulator_faces import face, make_jpeg
 
 SECRET = "whsec-test-0123456789"
 # The receivers listen on 127.0.0.2; localhost is 127.0.0.1, which is not listed.

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from actors.messages import DETECT_QUEUE
-from detectors.emulator_faces import face, make_jpeg
 from storage import audit
 from storage.db import db
 from tests.conftest import Workers, service_env
 from tests.helpers import FINAL, create_task, typed, upload, wait_until_final
+from tools.emulator_faces import face, make_jpeg
 
 WINDOW = 3
 

@@ -1,8 +1,8 @@
 """Choose the local detector's score threshold (``LOCAL_MIN_SCORE``) on the package evaluation set.
 
-Usage: ``python -m detectors.thresholds [--thresholds 0.3,0.4,0.5,0.6]``
+Usage: ``python -m tools.thresholds [--thresholds 0.3,0.4,0.5,0.6]``
 
-The detector runs once over every variant of the set (:mod:`detectors.evaluate`) keeping every detection
+The detector runs once over every variant of the set (:mod:`tools.evaluate`) keeping every detection
 scoring at least the lowest threshold, each one below the highest scored after its second look (the
 better of both scores, :mod:`detectors.second_look`); each threshold then keeps the detections at or above
 it, exactly those a detector with that ``min_score`` keeps. Printed:
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from detectors.base import Face
-from detectors.evaluate import evaluate_package_set
+from tools.evaluate import evaluate_package_set
 
 
 class _Recorded:
@@ -65,7 +65,7 @@ def sweep(thresholds: Sequence[float]) -> dict[float, dict[str, dict[str, Any]]]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(prog="python -m detectors.thresholds", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.thresholds", description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.65,0.7", help="comma-separated, 0..1")
     args = parser.parse_args(argv)
     results = sweep([float(value) for value in args.thresholds.split(",")])

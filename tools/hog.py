@@ -1,6 +1,6 @@
 """The first embedded detector, dlib's HOG: kept only to measure the local detector against.
 
-``python -m detectors.evaluate --detector hog`` and the bench's local scenario run it beside
+``python -m tools.evaluate --detector hog`` and the bench's local scenario run it beside
 :mod:`detectors.local` on the same photos; the service does not. Faces are found by dlib's HOG
 frontal-face detector (in-plane tilt up to about 30 degrees, no profiles) on an image rescaled so a
 ``min_face`` px face reaches 64 px (never past ``max_detect_pixels``), then classified by the

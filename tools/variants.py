@@ -1,7 +1,7 @@
 """Generated variants of the labelled photos, their labels transformed exactly.
 
 Every variant is a list of :class:`Sample`: JPEG bytes (quality 90) with the faces on them in the
-frame of the image *as displayed*, in the labels format of :mod:`detectors.evaluate`. Generation is
+frame of the image *as displayed*, in the labels format of :mod:`tools.evaluate`. Generation is
 deterministic (no randomness): the same photos give byte-identical samples.
 
 * ``frontal`` -- the photos with faces as they are (JPEG files unchanged, PNG encoded as JPEG).

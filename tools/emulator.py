@@ -5,7 +5,7 @@ Used by tests, benchmarks and ``make run``-style demos in place of the cloud. Ro
 * ``POST /api/v1/login`` -- JSON ``{"email", "password"}`` ->
   ``{"data": {"access_token": "..."}, "status_code": 200}``; wrong credentials -> 401.
 * ``POST /api/v1/detect?demographics=true`` -- raw JPEG, ``Authorization: Bearer <token>``; faces as
-  decided by ``detectors.emulator_faces`` (a COM directive in the image, else derived from its bytes).
+  decided by ``tools.emulator_faces`` (a COM directive in the image, else derived from its bytes).
 * ``POST /_emulator/config`` (no auth) -- JSON with any of ``latency_ms`` (every detect sleeps that long),
   ``fail_next`` (``[{"status": 503, "count": 2, "message": "..."}, ...]`` answered, in order, by the next
   detect calls, or only by calls for the image whose SHA-256 an entry's optional ``"sha256"`` names;
@@ -18,7 +18,7 @@ Used by tests, benchmarks and ``make run``-style demos in place of the cloud. Ro
   Issued tokens stay valid.
 
 Errors are always ``{"status_code": N, "message": "..."}`` with HTTP status N.
-Run it alone with ``python -m detectors.emulator --port 8090``.
+Run it alone with ``python -m tools.emulator --port 8090``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from detectors.emulator_faces import EmulatedError, faces_for
+from tools.emulator_faces import EmulatedError, faces_for
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +352,7 @@ class Emulator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m detectors.emulator", description="A FaceCloud emulator.")
+    parser = argparse.ArgumentParser(prog="python -m tools.emulator", description="A FaceCloud emulator.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--email", default=os.environ.get("FACECLOUD_EMAIL") or "user@example.com")
