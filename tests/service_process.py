@@ -14,8 +14,9 @@ from typing import Any
 import requests
 
 from bench.procs import children
-from service.processes import Child, answers, free_port, wait_until
+from service.processes import Child
 from tests.conftest import ROOT
+from tests.harness import answers, free_port, wait_until
 
 FINAL = ("completed", "failed")
 

@@ -20,10 +20,10 @@ import pytest
 
 from bench.stack import EmulatorProcess
 from detectors.emulator_faces import face, make_jpeg
-from service.processes import Children
 from storage.db import db
 from storage.models import Task
 from tests.conftest import ROOT, Workers, service_env
+from tests.harness import Children
 from tests.helpers import create_task, upload
 
 RACES = 80

@@ -15,7 +15,7 @@ from detectors.base import BadImageError, DetectorAuthError, Face, TransientDete
 from detectors.emulator import Emulator
 from detectors.emulator_faces import face, make_jpeg
 from detectors.facecloud import FaceCloudClient, normalize_base_url
-from service.processes import free_port
+from tests.harness import free_port
 
 EMAIL = "worker@example.com"
 PASSWORD = "correct horse battery staple"

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from detectors.emulator_faces import face, make_jpeg
-from service.processes import wait_until
 from tests.conftest import Workers, service_env
+from tests.harness import wait_until
 from tests.helpers import create_task, typed, upload, wait_until_final
 
 STATES = ("forming", "processing", "completed", "failed")

@@ -22,9 +22,10 @@ import requests
 from api.ratelimit import FailureLimit
 from detectors.emulator import Emulator
 from detectors.emulator_faces import make_jpeg
-from service.processes import Child, free_port, wait_until
+from service.processes import Child
 from service.run import api_command
 from tests.conftest import DATABASE_URL, Workers, build_client, service_env
+from tests.harness import free_port, wait_until
 from tests.test_webhooks import ALLOW, ALLOWED, SECRET, Receiver, verify
 
 ROOT_PAIR = ("root", "bootstrap-pass-1")
