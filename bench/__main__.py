@@ -28,7 +28,7 @@ from bench.config import Sizes
 from bench.context import Context
 from bench.scenarios import SCENARIOS
 from bench.stack import BENCH_NAME, ROOT, EmulatorProcess, Resources, ServiceStack
-from service.processes import Children, free_port
+from tests.harness import Children, free_port
 
 RESULTS_DIR = ROOT / "bench" / "results"
 

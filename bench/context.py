@@ -13,8 +13,8 @@ from bench.client import ApiClient
 from bench.config import Sizes
 from bench.meter import CpuMeter
 from bench.stack import EmulatorProcess, Resources, ServiceStack
-from service.processes import Children
 from storage.db import db
+from tests.harness import Children
 
 
 @dataclass

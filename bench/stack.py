@@ -21,10 +21,11 @@ import requests
 
 from bench import procs
 from config.settings import without_settings
-from service.processes import Child, Children, answers, free_port, wait_until
+from service.processes import Child
 from service.run import api_command, worker_command
 from storage.db import db, init_db
 from storage.migrate import migrate
+from tests.harness import Children, answers, free_port, wait_until
 
 BENCH_NAME = "facetasks_bench"
 MAINTENANCE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

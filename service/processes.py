@@ -1,7 +1,8 @@
 """Child processes that never outlive whoever started them: started, waited for, stopped.
 
 The one helper for everything that starts processes: the ``make run`` supervisor, the tests'
-service fixtures and the benchmark's stack. Every child gets
+service fixtures and the benchmark's stack (whose harness around it, waiting, ports and sets of
+children, is ``tests/harness.py``: the service ships without it). Every child gets
 
 - a session (and so a process group) of its own: a terminal's Ctrl-C, sent to the foreground
   process group, reaches the parent only, which then sends each child exactly one SIGTERM;
@@ -17,34 +18,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import random
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
-
-import requests
-
-T = TypeVar("T")
-
-EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
-# Ports chosen by free_port start here: clear of the well-known and registered ones this machine
-# serves (PostgreSQL 5432, RabbitMQ 5672/15672/25672 answer a bind check anyway).
-FIRST_CHOSEN_PORT = 20000
-FREE_PORT_TRIES = 100
 
 PR_SET_PDEATHSIG = 1
 # Resolved here, in the parent: the child between fork and exec should do as little as it can.
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
-# Seconds between two looks at a condition being waited for.
-POLL_S = 0.05
-
-
-class NotReady(RuntimeError):
-    """A process exited, or a condition did not hold, before its deadline."""
 
 
 def _dying_with(parent: int, signum: int) -> Callable[[], None]:
@@ -153,88 +134,3 @@ class Child:
             return self.log.read_text(errors="replace")[-chars:] if self.log else ""
         except FileNotFoundError:
             return ""
-
-
-def wait_until(
-    condition: Callable[[], T], timeout_s: float, what: str, child: Child | None = None, poll_s: float = POLL_S
-) -> T:
-    """Poll ``condition`` until it returns something truthy, and return that.
-
-    Raises ``NotReady`` after ``timeout_s`` seconds, or as soon as ``child`` (if given) exits;
-    the message names ``what`` and ends with the child's log.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if child is not None and child.process is not None and not child.running:
-            raise NotReady(f"{what}: {child.name} exited with {child.returncode}\n{child.tail()}")
-        if time.monotonic() > deadline:
-            raise NotReady(f"{what}: not within {timeout_s:g} s\n{child.tail() if child else ''}")
-        time.sleep(poll_s)
-
-
-def answers(url: str, status: int = 200, timeout_s: float = 2.0) -> bool:
-    """True when a GET of ``url`` answers ``status``."""
-    try:
-        return requests.get(url, timeout=timeout_s).status_code == status
-    except requests.RequestException:
-        return False
-
-
-def free_port(*hosts: str) -> int:
-    """A TCP port nothing is bound to right now at any of ``hosts`` (default 127.0.0.1), below the
-    kernel's ephemeral range.
-
-    Below it because a port from that range can be taken, while its server is down, as the local
-    port of any outgoing connection (a client retrying that very port can even connect to itself):
-    a server restarted on it then fails with EADDRINUSE. Every address a server will listen on is
-    checked: a port free on 127.0.0.1 may be held on ::1 by another program.
-    """
-    ephemeral_low = int(Path(EPHEMERAL_RANGE).read_text().split()[0])
-    for _ in range(FREE_PORT_TRIES):
-        port = random.randrange(FIRST_CHOSEN_PORT, ephemeral_low)
-        if all(_bindable(host, port) for host in hosts or ("127.0.0.1",)):
-            return port
-    raise RuntimeError(f"no free port in {FIRST_CHOSEN_PORT}..{ephemeral_low - 1} after {FREE_PORT_TRIES} tries")
-
-
-def _bindable(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
-
-
-class Children:
-    """Every process a harness started, so that all of them are stopped whatever happens.
-
-    Each child logs to ``<logs>/<serial>-<name>.log``.
-    """
-
-    def __init__(self, logs: Path, cwd: Path | str | None = None) -> None:
-        self.logs, self.cwd = logs, cwd
-        self.running: list[Child] = []
-        self._serial = 0
-
-    def start(self, name: str, command: list[str], env: Mapping[str, str] | None = None, **options) -> Child:
-        self._serial += 1
-        self.logs.mkdir(parents=True, exist_ok=True)
-        options.setdefault("cwd", self.cwd)
-        child = Child(name, command, env, self.logs / f"{self._serial:02d}-{name}.log", **options).start()
-        self.running.append(child)
-        return child
-
-    def stop(self, child: Child, grace_s: float) -> int:
-        code = child.stop(grace_s)
-        if child in self.running:
-            self.running.remove(child)
-        return code
-
-    def stop_all(self, grace_s: float) -> None:
-        """Stop every child still running, the last started first."""
-        for child in reversed(list(self.running)):
-            self.stop(child, grace_s)

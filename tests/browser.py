@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.harness import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -75,17 +76,8 @@ def console_errors(driver: Any) -> list[dict[str, Any]]:
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "the page") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = condition()
-        except Exception:  # an element mid-rerender is simply not there yet
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
+    # An element mid-rerender (an exception) is simply not there yet.
+    return wait_until(condition, timeout, what, poll_s=0.1, ignoring=(Exception,))
 
 
 def screenshot(driver: Any, path: Path, width: int | None = None) -> Path:

@@ -39,7 +39,7 @@ from typing import Any
 
 import requests
 
-from service.processes import free_port
+from tests.harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -21,11 +21,12 @@ from actors.broker import make_broker
 from actors.messages import Pipeline
 from api.app import Parts, create_app
 from config.settings import without_settings
-from service.processes import Child, free_port, wait_until
+from service.processes import Child
 from service.run import housekeeping_command, worker_command
 from storage.db import db, init_db
 from storage.files import FileStore
 from storage.migrate import migrate
+from tests.harness import free_port, wait_until
 from tests.object_store import S3Server, TcpProxy
 from tools.emulator import Emulator
 

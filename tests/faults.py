@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from service.processes import wait_until
 from storage import audit
 from storage.db import db
+from tests.harness import wait_until
 from tests.helpers import typed
 from tests.service_process import ServiceProcess
 from tools.emulator_faces import face, make_jpeg

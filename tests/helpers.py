@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import falcon.testing
+
+from tests.harness import wait_until
 
 FINAL = ("completed", "failed")
 
@@ -26,12 +27,8 @@ def upload(client: falcon.testing.TestClient, task_id: str, data: bytes, name: s
 
 
 def wait_until_final(client: falcon.testing.TestClient, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.simulate_get(f"/api/v1/tasks/{task_id}").json
-        if body["status"] in FINAL or time.monotonic() > deadline:
-            return body
-        time.sleep(0.05)
+    return wait_until(lambda: client.simulate_get(f"/api/v1/tasks/{task_id}").json, timeout,
+                      f"task {task_id} to end", poll_s=0.05, until=lambda body: body["status"] in FINAL)
 
 
 def multipart(fields: dict[str, Any]) -> tuple[bytes, str]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import boto3
 
-from service.processes import Child, answers, free_port, wait_until
+from service.processes import Child
+from tests.harness import answers, free_port, wait_until
 
 START_S = 60
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "facetasks-test", "AWS_SECRET_ACCESS_KEY": "facetasks-test-secret",

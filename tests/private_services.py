@@ -24,8 +24,9 @@ from pathlib import Path
 import pika
 import psycopg2
 
-from service.processes import Child, free_port, wait_until
+from service.processes import Child
 from tests.certificates import ServerCertificate
+from tests.harness import free_port, wait_until
 
 # Seconds an instance gets to start, and to stop before it is killed.
 START_S = 60

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +13,9 @@ from typing import Any
 import requests
 
 from bench.procs import children
-from service.processes import Child, answers, free_port, wait_until
+from service.processes import Child
 from tests.conftest import ROOT
+from tests.harness import answers, free_port, wait_until
 
 FINAL = ("completed", "failed")
 
@@ -93,12 +93,8 @@ class ServiceProcess:
         return self.http.get(f"{self.url}/api/v1/tasks/{task_id}")
 
     def wait_until_final(self, task_id: str, timeout: float = 60) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            body = self.task(task_id).json()
-            if body["status"] in FINAL or time.monotonic() > deadline:
-                return body
-            time.sleep(0.1)
+        return wait_until(lambda: self.task(task_id).json(), timeout, f"task {task_id} to end", poll_s=0.1,
+                          until=lambda body: body["status"] in FINAL)
 
 
 def kill(pid: int) -> None:

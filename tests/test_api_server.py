@@ -8,7 +8,7 @@ from waitress import create_server, wasyncore
 from waitress.channel import HTTPChannel
 
 from service.api_server import busy
-from service.processes import free_port, wait_until
+from tests.harness import free_port, wait_until
 
 
 def hello(environ, start_response):

@@ -9,9 +9,9 @@ import pytest
 
 from actors.broker import make_broker
 from actors.messages import Pipeline
-from service.processes import wait_until
 from storage.models import Task
 from tests.conftest import build_client
+from tests.harness import wait_until
 from tests.helpers import FINAL, create_task, typed, upload
 from tools.emulator_faces import face, make_jpeg
 

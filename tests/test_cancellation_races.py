@@ -11,6 +11,7 @@ threads gets round to reading it, milliseconds after the call began.
 from __future__ import annotations
 
 import hashlib
+import operator
 import random
 import re
 import time
@@ -19,10 +20,10 @@ from collections.abc import Iterator
 import pytest
 
 from bench.stack import EmulatorProcess
-from service.processes import Children
 from storage.db import db
 from storage.models import Task
 from tests.conftest import ROOT, Workers, service_env
+from tests.harness import Children, wait_until
 from tests.helpers import create_task, upload
 from tools.emulator_faces import face, make_jpeg
 
@@ -63,11 +64,9 @@ def test_no_detector_call_begins_after_any_delete_answered_204(client, racing):
         answered[task_id] = time.monotonic()
 
     assert len({sha for shas in hashes.values() for sha in shas}) == 3 * RACES
-    deadline = time.monotonic() + 30
     with db.connection_context():
-        while Task.select().where(Task.id.in_(list(answered))).exists():
-            assert time.monotonic() < deadline, "cancelled tasks were not purged"
-            time.sleep(0.1)
+        wait_until(lambda: Task.select().where(Task.id.in_(list(answered))).count(), 30,
+                   "the cancelled tasks purged", poll_s=0.1, until=operator.not_)
 
     emu, workers = racing
     began = [(task_id, float(at)) for _, task_id, at in BEGAN.findall(workers.log.read_text())]

@@ -15,8 +15,8 @@ import pytest
 
 import facetasks_client.api
 from facetasks_client.api import Api, ApiError
-from service.processes import free_port
 from tests.conftest import service_env
+from tests.harness import free_port
 from tests.service_process import ServiceProcess, serving
 from tests.test_cli import FACETASKS, task_id_of
 from tools.emulator_faces import face, make_jpeg

@@ -30,8 +30,9 @@ import pytest
 import requests
 
 from config.settings import Settings
-from service.processes import Child, free_port, wait_until
+from service.processes import Child
 from service.run import api_command, housekeeping_command, worker_command
+from tests.harness import free_port, wait_until
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import pytest
 
 from detectors.base import BadImageError, DetectorAuthError, Face, TransientDetectorError
 from detectors.facecloud import FaceCloudClient, normalize_base_url
-from service.processes import free_port
+from tests.harness import free_port
 from tools.emulator import Emulator
 from tools.emulator_faces import face, make_jpeg
 

@@ -14,13 +14,13 @@ from dramatiq import Message
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.messages import AGGREGATE_QUEUE, DETECT_ACTOR, DETECT_QUEUE
-from service.processes import answers, wait_until
 from storage.db import db
 from storage.dispatch import queue_up
 from storage.models import Image, Task
 from storage.tasks import start_task
 from tests.conftest import messages_in_queues, service_env
 from tests.faults import assert_exact, numbered_images, running_task
+from tests.harness import answers, wait_until
 from tests.service_process import ServiceProcess, kill, serving
 
 WORKER_THREADS_IN_ALL = 2 * 2

@@ -7,7 +7,7 @@ is tested here); everything after the start goes through the real service over H
 from __future__ import annotations
 
 import hashlib
-import time
+import operator
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from bench.seed import forming_task
 from storage import audit
 from storage.db import db
 from tests.conftest import service_env
+from tests.harness import wait_until
 from tests.service_process import ServiceProcess, children, kill, serving
 from tools.emulator_faces import face, make_jpeg
 
@@ -61,10 +62,8 @@ def in_flight(task_id: str) -> int:
 
 
 def wait_for_calls(emu, calls: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while emu.stats()["detect_calls"] < calls:
-        assert time.monotonic() < deadline, f"fewer than {calls} detector calls in {timeout} s"
-        time.sleep(0.02)
+    wait_until(lambda: emu.stats()["detect_calls"], timeout, f"{calls} detector calls", poll_s=0.02,
+               until=lambda made: made >= calls)
 
 
 def test_a_worker_killed_mid_window_of_a_big_task_loses_nothing(service, emu, storage_dir):
@@ -99,9 +98,7 @@ def test_deleting_a_big_running_task_stops_detector_calls_at_once(service, emu, 
 
     assert service.http.delete(f"{service.url}/api/v1/tasks/{task_id}").status_code == 204
     calls_at_delete = emu.stats()["detect_calls"]
-    deadline = time.monotonic() + 30
-    while (storage_dir / task_id).exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until((storage_dir / task_id).exists, 30, "the task's folder deleted", poll_s=0.1, until=operator.not_)
 
     assert not (storage_dir / task_id).exists()
     # Calls already begun when the delete came in end; no other starts: at most a window.
@@ -119,12 +116,11 @@ def test_a_killed_housekeeper_is_restarted_and_health_shows_it_sweeping_again(se
     kill(first)
     killed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    deadline = time.monotonic() + 30
-    while True:
-        health = service.http.get(f"{service.url}/health").json()
+    def swept_again(seen: tuple[dict, int | None]) -> bool:
+        health, pid = seen
         swept = health["housekeeping_last_sweep_at"]
-        if swept is not None and swept > killed_at and housekeeper() not in (None, first):
-            break
-        assert time.monotonic() < deadline, (health, housekeeper())
-        time.sleep(0.2)
+        return swept is not None and swept > killed_at and pid not in (None, first)
+
+    wait_until(lambda: (service.http.get(f"{service.url}/health").json(), housekeeper()), 30,
+               "a new housekeeper sweeping", poll_s=0.2, until=swept_again)
     assert "housekeeping exited" in service.log.read_text()

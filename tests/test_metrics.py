@@ -8,12 +8,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import Parts, create_app
 from bench import seed
-from service.processes import Child, free_port, wait_until
+from service.processes import Child
 from service.run import worker_command
 from storage.census import IMAGES_SQL
 from storage.db import db
 from storage.stores import open_store
 from tests.conftest import MAX_IMAGE_BYTES
+from tests.harness import free_port, wait_until
 from tests.helpers import create_task, upload, wait_until_final
 from tests.object_store import CREDENTIALS
 from tools.emulator_faces import face, make_jpeg

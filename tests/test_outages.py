@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.processes import wait_until
 from storage.db import db, init_db
 from storage.models import Image
 from tests.conftest import service_env
 from tests.faults import assert_exact, numbered_images, running_task
+from tests.harness import wait_until
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 from tests.service_process import ServiceProcess
 

@@ -1,11 +1,11 @@
-"""service.processes' choice of ports for the servers that tests and the benchmark start."""
+"""tests.harness' choice of ports for the servers that tests and the benchmark start."""
 
 from __future__ import annotations
 
 import socket
 from pathlib import Path
 
-from service.processes import EPHEMERAL_RANGE, free_port
+from tests.harness import EPHEMERAL_RANGE, free_port
 
 
 def test_a_chosen_port_is_free_and_below_the_range_outgoing_connections_take_their_ports_from():
@@ -28,7 +28,7 @@ def test_a_port_held_on_one_of_the_addresses_asked_for_is_never_chosen(monkeypat
         probe.close()
         # The draws are made to offer the held port first, then one that is free everywhere.
         draws = iter([taken, other, taken])
-        monkeypatch.setattr("service.processes.random.randrange", lambda low, high: next(draws))
+        monkeypatch.setattr("tests.harness.random.randrange", lambda low, high: next(draws))
 
         assert free_port("127.0.0.1", "::1") == other
         assert free_port("127.0.0.1") == taken  # free on 127.0.0.1: only ::1 holds it

@@ -22,8 +22,9 @@ import pytest
 
 from bench.procs import children
 from config.settings import without_settings
-from service.processes import Child, answers, free_port, wait_until
+from service.processes import Child
 from tests.conftest import RABBITMQ_URL, ROOT
+from tests.harness import answers, free_port, wait_until
 
 VENV = Path(sys.executable).parent.parent
 DATABASE = f"facetasks_quick_start_{os.getpid()}"

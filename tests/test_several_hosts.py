@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from service.processes import wait_until
 from service.run import api_command
 from storage.db import db, init_db
 from tests.certificates import CertificateAuthority
 from tests.conftest import ROOT, Workers, service_env
 from tests.faults import assert_exact, running_task
+from tests.harness import wait_until
 from tests.object_store import CREDENTIALS, S3Server
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
 from tests.service_process import ServiceProcess

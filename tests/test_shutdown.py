@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from bench.procs import tree
-from service.processes import Child, answers, free_port, wait_until
+from service.processes import Child
 from tests.conftest import ROOT, Workers, service_env
+from tests.harness import answers, free_port, wait_until
 from tests.helpers import create_task, upload, wait_until_final
 from tests.service_process import ServiceProcess
 from tools.emulator_faces import face, make_jpeg

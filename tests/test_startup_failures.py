@@ -16,8 +16,8 @@ import psycopg2
 import pytest
 
 from config.settings import without_settings
-from service.processes import free_port
 from tests.conftest import DATABASE_URL, RABBITMQ_URL, ROOT
+from tests.harness import free_port
 from tests.private_services import PrivatePostgres
 
 # A few seconds at most: every check is one connection (or one bind) that is refused at once.

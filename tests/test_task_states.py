@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from service.processes import wait_until
 from tests.conftest import Workers, service_env
+from tests.harness import wait_until
 from tests.helpers import create_task, typed, upload, wait_until_final
 from tools.emulator_faces import face, make_jpeg
 

@@ -20,9 +20,10 @@ import pytest
 import requests
 
 from api.ratelimit import FailureLimit
-from service.processes import Child, free_port, wait_until
+from service.processes import Child
 from service.run import api_command
 from tests.conftest import DATABASE_URL, Workers, build_client, service_env
+from tests.harness import free_port, wait_until
 from tests.test_webhooks import ALLOW, ALLOWED, SECRET, Receiver, verify
 from tools.emulator import Emulator
 from tools.emulator_faces import make_jpeg

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import operator
 import ssl
 import threading
 import time
@@ -22,6 +23,7 @@ from config.settings import Settings, SettingsError
 from storage.db import db
 from tests.certificates import CertificateAuthority
 from tests.conftest import Workers, build_client, messages_in_queues, service_env
+from tests.harness import wait_until
 from tests.helpers import typed, upload, wait_until_final
 from tools.emulator_faces import face, make_jpeg
 
@@ -59,10 +61,8 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def wait_for(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < count:
-            assert time.monotonic() < deadline, f"{len(self.requests)} of {count} webhooks arrived"
-            time.sleep(0.05)
+        wait_until(lambda: len(self.requests), timeout, f"{count} webhooks to arrive", poll_s=0.05,
+                   until=lambda arrived: arrived >= count)
         return self.requests
 
 
@@ -112,11 +112,9 @@ def test_a_task_that_ends_posts_its_summary_signed_once(hooked, webhook_workers,
 
     (request,) = receiver.wait_for(1)
     wait_until_final(hooked, task["id"])
-    deadline = time.monotonic() + 10
-    while (summary := hooked.simulate_get(f"/api/v1/tasks/{task['id']}", params={"images": "false"}).json)[
-            "webhook"]["delivered_at"] is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    summary = wait_until(lambda: hooked.simulate_get(f"/api/v1/tasks/{task['id']}", params={"images": "false"}).json,
+                         10, "the webhook marked delivered", poll_s=0.05,
+                         until=lambda summary: summary["webhook"]["delivered_at"] is not None)
 
     body = verify(request)
     assert request["path"] == "/hooks/faces"
@@ -187,10 +185,8 @@ def ended_task(client, callback: str) -> dict[str, Any]:
     (``ALLOWED``): the delivery is left to the test."""
     task = run_task(client, callback, [make_jpeg(faces=[], color=(3, 3, 3))])
     wait_until_final(client, task["id"])
-    deadline = time.monotonic() + 10
-    while (webhook := client.simulate_get(f"/api/v1/tasks/{task['id']}").json["webhook"])["attempts"] == 0:
-        assert time.monotonic() < deadline, webhook
-        time.sleep(0.05)
+    webhook = wait_until(lambda: client.simulate_get(f"/api/v1/tasks/{task['id']}").json["webhook"], 10,
+                         "a webhook attempt", poll_s=0.05, until=lambda webhook: webhook["attempts"] != 0)
     assert webhook["error"] == LOCALHOST_REFUSED
     return task
 
@@ -214,10 +210,9 @@ def test_an_allowlist_naming_localhost_does_not_let_a_webhook_reach_127_0_0_1(
     callback = f"http://localhost:{loopback_receiver.port}/hook"
 
     task = ended_task(hooked, callback)
-    deadline = time.monotonic() + 10
-    while messages_in_queues(WEBHOOK_QUEUE):  # no retry waits in the delay queue: the refusal ended it
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # No retry waits in the delay queue: the refusal ended it.
+    wait_until(lambda: messages_in_queues(WEBHOOK_QUEUE), 10, "the webhook queue empty", poll_s=0.05,
+               until=operator.not_)
 
     assert loopback_receiver.requests == []
     assert hooked.simulate_get(f"/api/v1/tasks/{task['id']}").json["webhook"] == {

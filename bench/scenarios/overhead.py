@@ -29,8 +29,8 @@ from bench.ceiling_actors import CLAIM_COMPLETE, FLUSH_INTERVAL_S, NOOP
 from bench.context import Context, Stopwatch, run_span
 from bench.meter import per_item
 from bench.stack import STOP_GRACE_S
-from service.processes import wait_until
 from storage.db import db
+from tests.harness import wait_until
 
 CEILING_TIMEOUT_S = 300.0
 PUBLISH_THREADS = 4
