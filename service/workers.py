@@ -23,7 +23,8 @@ def dramatiq_command(settings: Settings) -> list[str]:
         # Webhooks have threads of their own (actors.webhook_pool).
         "--queues", DETECT_QUEUE, AGGREGATE_QUEUE,
         # Each worker process sets its own logging up (config.logs); in-flight images get
-        # WORKER_STOP_GRACE_S after SIGTERM to finish before they are left to redelivery.
+        # Settings.worker_stop_grace_s (a constant, not a variable) after SIGTERM to finish before they
+        # are left to redelivery.
         "--skip-logging", f"--worker-shutdown-timeout={settings.worker_stop_grace_s * 1000}",
         "actors.worker:setup",
     ]
