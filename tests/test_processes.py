@@ -19,11 +19,23 @@ def test_a_chosen_port_is_free_and_below_the_range_outgoing_connections_take_the
             sock.bind(("127.0.0.1", port))
 
 
-def test_a_port_held_on_one_of_the_addresses_asked_for_is_never_chosen(monkeypatch):
-    with socket.socket(socket.AF_INET6) as held, socket.socket(socket.AF_INET6) as probe:
+def bound_on_ipv6_loopback_only() -> socket.socket:
+    """A socket holding a port on ::1 that 127.0.0.1 has free: the suite's other servers take ports from
+    the same range, so a port the kernel gives on ::1 may be in use on 127.0.0.1."""
+    while True:
+        held = socket.socket(socket.AF_INET6)
         held.bind(("::1", 0))
+        with socket.socket() as ipv4:
+            try:
+                ipv4.bind(("127.0.0.1", held.getsockname()[1]))
+                return held
+            except OSError:
+                held.close()
+
+
+def test_a_port_held_on_one_of_the_addresses_asked_for_is_never_chosen(monkeypatch):
+    with bound_on_ipv6_loopback_only() as held, bound_on_ipv6_loopback_only() as probe:
         taken = held.getsockname()[1]
-        probe.bind(("::1", 0))
         other = probe.getsockname()[1]
         probe.close()
         # The draws are made to offer the held port first, then one that is free everywhere.
