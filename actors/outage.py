@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from uuid import UUID
 
+import pika.exceptions
 from peewee import InterfaceError, OperationalError
 
 from actors.dispatcher import Dispatcher
@@ -75,6 +76,10 @@ class BrokerOutage:
 
 # What Dramatiq logs when the broker goes (the first two) and once it is back (the last).
 _LOST = ("Consumer encountered a connection error", "Failed to post_process_message(")
+# A consumer whose reconnection fails while it declares its queue gets pika's own connection error, which
+# Dramatiq does not wrap and so reports as unexpected: the same outage, told by its exception.
+_UNEXPECTED = "Consumer encountered an unexpected error"
+_PIKA_CONNECTION_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError)
 _QUIET = ("Restarting consumer in", "Failed to ack message: not in known tags")
 
 
@@ -91,4 +96,9 @@ class _DramatiqOutageLines(logging.Filter):
             args = record.args if isinstance(record.args, tuple) else ()
             self._outage.lost(str(next((arg for arg in args if isinstance(arg, BaseException)), text)))
             return False
+        error = record.exc_info[1] if record.exc_info else None
+        if text.startswith(_UNEXPECTED) and isinstance(error, _PIKA_CONNECTION_ERRORS):
+            self._outage.lost(str(error) or type(error).__name__)
+            return False
         return not text.startswith(_QUIET)
+
