@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
+from actors import timeline
 from actors.messages import Pipeline, QueueUnavailable, UnsentImages
 from storage import dispatch
 
@@ -32,5 +33,7 @@ class Dispatcher:
                 self.pipeline.detect_images(image_ids)
             except QueueUnavailable as error:
                 raise UnsentImages(error, image_ids) from error
+            timeline.mark("published")
             dispatch.mark_sent(image_ids)
+            timeline.mark("marked")
         return len(image_ids)

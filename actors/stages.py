@@ -9,6 +9,7 @@ from uuid import UUID
 
 from dramatiq.middleware import CurrentMessage
 
+from actors import timeline
 from actors.dispatcher import Dispatcher
 from actors.messages import Pipeline, UnsentImages
 from actors.outage import BrokerOutage
@@ -25,9 +26,10 @@ logger = logging.getLogger(__name__)
 class Stages:
     def __init__(
         self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int,
-        max_pixels: int, count_repeat: Callable[[], None], outage: BrokerOutage,
+        max_pixels: int, count_repeat: Callable[[], None], outage: BrokerOutage, send_next: Callable[[UUID], None],
     ) -> None:
         self.outage = outage
+        self.send_next = send_next
         self.detector = detector
         self.count_repeat = count_repeat
         self.store = store
@@ -47,6 +49,7 @@ class Stages:
         message_id = message.message_id
         again = bool(getattr(message, "redelivered", False) or message.options.get("retries"))
         claim = states.claim_image(UUID(image_id), message_id, reclaim=again)
+        timeline.mark("claimed")
         if claim is None:
             self._let_go_if_cancelled(UUID(image_id), message_id)
             return
@@ -64,10 +67,12 @@ class Stages:
         except (TooManyPixelsError, NotJpegError, CorruptJpegError) as error:
             self._end(claim, None, str(error))
             return
+        timeline.mark("read")
         # Whatever may be slow (a login) happens before the task is held: a delete waits only for
         # the call's start.
         self.detector.ready()
         gate = states.hold_task(claim)
+        timeline.mark("held")
         if gate is None:
             self._let_go_if_cancelled(claim.image_id, message_id)
             return
@@ -75,11 +80,13 @@ class Stages:
             faces = self.detector.detect(data, lambda: self._began(claim, gate))
         finally:
             gate.release()
+        timeline.mark("detected")
         self._end(claim, faces, model=self.detector.model)
 
     def _began(self, claim: states.Claim, gate: states.CallGate) -> None:
         """The detector call can no longer be taken back: a waiting delete may go on."""
         began_at = time.monotonic()  # noted before the release: no delete can have answered yet
+        timeline.mark("sent")
         gate.release()
         if claim.attempts > 1:
             # Claimed before in this run: a redelivery after its worker died, or a retry. Mostly the
@@ -124,6 +131,7 @@ class Stages:
         self, claim: states.Claim, faces: Sequence[Face] | None, error: str | None = None, model: str | None = None
     ) -> None:
         ended = states.end_image(claim, faces, error, model)
+        timeline.mark("ended")
         if ended is None:
             logger.info("image %s of task %s: result discarded", claim.image_id, claim.task_id)
             self._let_go_if_cancelled(claim.image_id, claim.message_id)
@@ -133,12 +141,7 @@ class Stages:
         else:
             logger.info("image %s of task %s: %d faces (%s)", claim.image_id, claim.task_id, len(faces or ()), model)
         if ended.queued is not None:
-            try:
-                self.dispatcher.send([ended.queued])
-            except UnsentImages as error:
-                # Committed as queued and unsent: sent when the broker is back (by housekeeping if this
-                # process dies first).
-                self.outage.lost(str(error), error.image_ids)
+            self.send_next(ended.queued)
         if ended.remaining == 0:
             self.pipeline.aggregate(claim.task_id)
 

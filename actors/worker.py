@@ -19,7 +19,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from actors import metrics
+from actors import metrics, timeline
 from actors.broker import make_broker
 from actors.dispatcher import Dispatcher
 from actors.messages import (
@@ -34,6 +34,7 @@ from actors.messages import (
 )
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.outage import BrokerOutage
+from actors.outbox import Outbox
 from actors.stages import Stages
 from actors.webhook_pool import WebhookPool
 from actors.webhooks import WebhookSender
@@ -120,7 +121,7 @@ def setup() -> None:
     settings = Settings.from_env()
     settings.configure_logging()
     prometheus = metrics.enable(serve_metrics)
-    init_db(settings.database_url, max_connections=settings.worker_threads + settings.webhook_threads + 2)
+    init_db(settings.database_url, max_connections=settings.worker_threads + settings.webhook_threads + 3)
     middleware = [
         LogContext(),
         DatabaseConnections(),
@@ -134,6 +135,8 @@ def setup() -> None:
         prometheus,
         WebhookPool(settings.webhook_threads, settings.worker_stop_grace_s * 1000),
     ]
+    if timeline.enabled():
+        middleware.append(timeline.Timeline(DETECT_ACTOR, DISPATCH_ACTOR))
     broker = make_broker(settings.rabbitmq_url, middleware, settings.rabbitmq_ca_file)
     dramatiq.set_broker(broker)
     detector = metrics.MeasuredDetector(make_detector(settings), settings.detector)
@@ -144,9 +147,11 @@ def setup() -> None:
     outage = BrokerOutage(dispatcher)
     for handler in logging.getLogger().handlers:
         handler.addFilter(outage.log_filter())
+    outbox = Outbox(dispatcher, outage)
+    broker.add_middleware(outbox)
     stages = Stages(
         detector, store, pipeline, dispatcher, settings.max_attempts, settings.max_image_pixels,
-        detector.count_repeat, outage,
+        detector.count_repeat, outage, outbox.put,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.

@@ -11,11 +11,16 @@ from config.settings import LOCAL_THREADS
 class Sizes:
     quick: bool = False
     # 1. throughput against C/L: images in all, split into tasks, at each processes x threads.
-    throughput_images: int = 2000
+    # Divisible by every C below: a last round that keeps only some consumers busy is not the pipeline's cost.
+    throughput_images: int = 2048
     throughput_tasks: int = 4
     throughput_latency_ms: int = 200
     throughput_configs: tuple[tuple[int, int], ...] = ((2, 4), (2, 8), (2, 16))
     upload_threads: int = 4
+    # 8. where one task's time goes: images in the task, FaceCloud latency, processes x threads.
+    breakdown_images: int = 640
+    breakdown_latency_ms: int = 200
+    breakdown_config: tuple[int, int] = (2, 8)
     # 2. pipeline overhead beside the two ceilings, at this processes x threads.
     overhead_images: int = 5000
     overhead_config: tuple[int, int] = (2, 8)
@@ -52,8 +57,7 @@ class Sizes:
     def quick_mode(cls) -> Sizes:
         return cls(
             quick=True,
-            throughput_images=300,
-            throughput_tasks=3,
+            throughput_images=640,
             overhead_images=1000,
             noop_messages=3000,
             local_images=(("astronaut.jpg", 100), ("astronaut-1080p.jpg", 16)),

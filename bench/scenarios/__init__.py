@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.context import Context
-from bench.scenarios import latency, local, memory, object_store, overhead, scale, throughput
+from bench.scenarios import breakdown, latency, local, memory, object_store, overhead, scale, throughput
 
 Scenario = Callable[[Context], dict[str, Any]]
 
 SCENARIOS: dict[str, Scenario] = {
     "throughput": throughput.run,
+    "breakdown": breakdown.run,
     "overhead": overhead.run,
     "local": local.run,
     "latency": latency.run,
