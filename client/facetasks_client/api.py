@@ -166,6 +166,10 @@ class Api:
             "POST", f"/tasks/{task_id}/images", data=archive, headers={"Content-Type": "application/zip"}
         ).json()
 
+    def upload_image(self, task_id: str, name: str, data: bytes) -> dict[str, Any]:
+        """One JPEG, as a form's file field (multipart), as a browser sends it."""
+        return self.request("POST", f"/tasks/{task_id}/images", files={"file": (name, data, "image/jpeg")}).json()
+
     def start(self, task_id: str) -> dict[str, Any]:
         return self.request("POST", f"/tasks/{task_id}/start").json()
 
