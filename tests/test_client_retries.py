@@ -24,6 +24,7 @@ class Scripted:
     def __init__(self) -> None:
         self.script: list[int] = []
         self.seen: list[str] = []
+        self.bodies: list[bytes] = []
         scripted = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,7 +32,7 @@ class Scripted:
                 self.do_POST()
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                scripted.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 scripted.seen.append(self.command)
                 status = scripted.script.pop(0) if scripted.script else 201
                 if status == HANG_UP:
@@ -73,6 +74,17 @@ def test_a_create_refused_with_503_then_429_is_sent_again_after_the_pause_asked_
     assert server.seen == ["POST", "POST", "POST"]
     assert said == [f"{server.url} is unavailable for now (503); retrying (1/6) in 0.01 s",
                     f"{server.url} refuses for now (429); retrying (2/6) in 1 s"]
+
+
+def test_an_archive_refused_with_503_is_sent_again_whole(server, tmp_path):
+    server.script = [503]
+    archive = tmp_path / "photos.zip"
+    archive.write_bytes(b"PK" + bytes(range(256)) * 64)
+
+    with archive.open("rb") as sent:
+        Api(server.url, on_retry=[].append).upload_archive("6f1c2b0e-0000-4000-8000-000000000000", sent)
+
+    assert server.bodies == [archive.read_bytes()] * 2
 
 
 def test_a_create_whose_answer_is_lost_is_not_sent_twice(server):
