@@ -27,8 +27,6 @@ RETRIES = 6
 FIRST_BACKOFF_S = 0.5
 TIMEOUT_S = (5, 300)
 WHERE = "--url or FACETASKS_URL"
-# Answers the API gives having changed nothing, to be asked again later.
-REFUSED_FOR_NOW = (429, 503)
 
 
 class ApiError(Exception):
@@ -81,14 +79,15 @@ class _Retry(Retry):
     """urllib3's Retry with the API's rules: 503 and 429 for every method, no retry of an unknown host, and
     each pause told to ``on_retry`` (the sentence to say) before it is slept."""
 
-    def __init__(self, *args: Any, on_retry: Callable[[str], None] = announce, root: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *, on_retry: Callable[[str], None], root: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.on_retry, self.root = on_retry, root
 
     def new(self, **kwargs: Any) -> _Retry:
         return super().new(on_retry=self.on_retry, root=self.root, **kwargs)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # The API answers 503, and 429 with its Retry-After, having changed nothing: any method may ask again.
         return status_code == 503 or (status_code == 429 and has_retry_after)
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
@@ -99,8 +98,8 @@ class _Retry(Retry):
 
     def sleep(self, response: Any = None) -> None:
         attempt, last = len(self.history), self.history[-1]
-        pause = (self.get_retry_after(response) if response is not None else None) or FIRST_BACKOFF_S * 2 ** (
-            attempt - 1)
+        retry_after = self.get_retry_after(response) if response is not None else None
+        pause = retry_after or FIRST_BACKOFF_S * 2 ** (attempt - 1)
         if last.error is not None:
             what = f"{self.root} does not answer ({_reason(last.error)})"
         elif last.status == 503:
