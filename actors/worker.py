@@ -39,7 +39,8 @@ from actors.stages import Stages
 from actors.webhook_pool import WebhookPool
 from actors.webhooks import WebhookSender
 from config.settings import Settings
-from detectors.base import BadImageError, Detector, DetectorAuthError
+from detectors.base import BadImageError, DetectorAuthError
+from detectors.factory import make_detector
 from storage.db import init_db
 from storage.store_metrics import StoreMetrics
 from storage.stores import open_store
@@ -52,28 +53,6 @@ AGGREGATE_MAX_RETRIES = 20
 WEBHOOK_MAX_RETRIES = 8
 WEBHOOK_MIN_BACKOFF_MS = 1_000
 WEBHOOK_MAX_BACKOFF_MS = 10 * 60 * 1000
-
-
-def make_detector(settings: Settings) -> Detector:
-    if settings.detector == "facecloud":
-        from detectors.facecloud import FaceCloudClient
-
-        return FaceCloudClient(
-            settings.facecloud_url,
-            settings.facecloud_email or "",
-            settings.facecloud_password or "",
-            timeout=(5.0, settings.facecloud_timeout_s),
-        )
-    from detectors.local import LocalDetector
-
-    detector = LocalDetector(
-        min_score=settings.local_min_score,
-        min_gender_confidence=settings.local_min_gender_confidence,
-        min_face=settings.local_min_face_px,
-        max_detect_pixels=settings.local_max_detect_pixels,
-    )
-    detector.warm_up()
-    return detector
 
 
 def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSender, settings: Settings) -> None:

@@ -120,9 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         emulator = EmulatorProcess(children).start()
         stack = ServiceStack(children, resources, workdir / "images", emulator.url, free_port())
         stack.start_api()
-        ctx = Context(sizes, children, resources, emulator, stack, ApiClient(stack.url), workdir, workdir / "images")
+        client = ApiClient(stack.url, sizes.upload_threads)
+        ctx = Context(sizes, children, resources, emulator, stack, client, workdir, workdir / "images")
         ok = run_scenarios(ctx, args.scenarios, results)
-        results["api_503_retries"] = ctx.client.retries
+        results["api_retries"] = ctx.client.retries
     except KeyboardInterrupt:
         print("[bench] interrupted; cleaning up", flush=True)
         results["interrupted"] = True

@@ -1,4 +1,8 @@
-"""The service's REST API as the benchmark drives it: create, upload, start, wait for the end."""
+"""The service's REST API as the benchmark drives it: create, upload, start, wait for the end.
+
+The calls go through the command line's client (facetasks_client.api), whose retries (a 503 while a
+dependency restarts: the machine is shared) are counted here and reported beside the figures, never hidden.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,13 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 
+from facetasks_client.api import Api
+
 FINAL = ("completed", "failed")
 POLL_INTERVAL_S = 0.2
-RETRIES_ON_503 = 10
-RETRY_PAUSE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -29,46 +32,29 @@ class Uploads:
 
 
 class ApiClient:
-    """Answers 503 (a dependency restarting: the machine is shared) are retried a few times, and counted."""
-
-    def __init__(self, base_url: str) -> None:
-        self.api = f"{base_url}/api/v1"
-        self._local = threading.local()
+    def __init__(self, base_url: str, threads: int) -> None:
+        """``threads``: the most that call at once, each keeping a connection of its own."""
         self.retries = 0
         self._lock = threading.Lock()
+        self.api = Api(base_url, on_retry=self._count, connections=threads)
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        for attempt in range(RETRIES_ON_503 + 1):
-            response = self.http.request(method, url, **kwargs)
-            if response.status_code != 503 or attempt == RETRIES_ON_503:
-                return response
-            with self._lock:
-                self.retries += 1
-            time.sleep(RETRY_PAUSE_S)
-        raise AssertionError("unreachable")
+    def _count(self, _said: str) -> None:
+        with self._lock:
+            self.retries += 1
 
     @property
     def http(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
+        """The session, for the calls the client has no method for (its retries counted all the same)."""
+        return self.api.http
 
     def create_task(self, name: str | None = None) -> str:
-        response = self._send("POST", f"{self.api}/tasks", json={"name": name} if name else {}, timeout=30)
-        response.raise_for_status()
-        return response.json()["id"]
+        return self.api.create_task(name)["id"]
 
     def upload(self, task_id: str, name: str, data: bytes) -> float:
         """Upload one image (multipart); returns the request's latency in ms."""
         started = time.perf_counter()
-        response = self._send(
-            "POST", f"{self.api}/tasks/{task_id}/images", files={"file": (name, data, "image/jpeg")}, timeout=60
-        )
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 201:
-            raise RuntimeError(f"upload answered {response.status_code}: {response.text[:300]}")
-        return elapsed
+        self.api.upload_image(task_id, name, data)
+        return (time.perf_counter() - started) * 1000
 
     def upload_many(self, task_ids: Sequence[str], images: Sequence[bytes], per_task: int, threads: int) -> Uploads:
         """``per_task`` images into each task, cycling through ``images``, from ``threads`` threads."""
@@ -83,28 +69,16 @@ class ApiClient:
         return Uploads(len(jobs), time.perf_counter() - started, latencies)
 
     def start(self, task_id: str) -> None:
-        response = self._send("POST", f"{self.api}/tasks/{task_id}/start", timeout=120)
-        if response.status_code != 202:
-            raise RuntimeError(f"start answered {response.status_code}: {response.text[:300]}")
-
-    def task(self, task_id: str) -> dict:
-        response = self._send("GET", f"{self.api}/tasks/{task_id}", timeout=60)
-        response.raise_for_status()
-        return response.json()
+        self.api.start(task_id)
 
     def summaries(self, task_ids: Sequence[str]) -> dict[str, dict]:
         """Task summaries (no images) of ``task_ids``, from the list route: one light request."""
-        found: dict[str, dict] = {}
-        page = 1
-        wanted = set(task_ids)
-        while wanted - set(found):
-            response = self._send("GET", f"{self.api}/tasks", params={"page": page, "page_size": 100}, timeout=60)
-            response.raise_for_status()
-            items = response.json()["items"]
-            found.update({item["id"]: item for item in items if item["id"] in wanted})
-            if len(items) < 100:
-                break
-            page += 1
+        wanted, found = set(task_ids), {}
+        for item in self.api.tasks(None):
+            if item["id"] in wanted:
+                found[item["id"]] = item
+                if len(found) == len(wanted):
+                    break
         return found
 
     def wait_final(self, task_ids: Sequence[str], timeout_s: float) -> dict[str, dict]:

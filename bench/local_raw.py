@@ -23,6 +23,8 @@ from typing import Any
 
 from PIL import Image
 
+from tools.evaluate import detector_named
+
 DETECTORS = ("local", "hog", "library")
 
 
@@ -44,20 +46,15 @@ class _Library:
 
 
 def _detector(name: str) -> Any:
-    if name == "local":
-        from detectors.local import LocalDetector
-
-        return LocalDetector()
-    if name == "hog":
-        from tools.hog import HogDetector
-
-        return HogDetector()
-    return _Library()
+    if name == "library":
+        library = _Library()
+        library.warm_up()
+        return library
+    return detector_named(name)
 
 
 def _work(name: str, image: bytes, tickets: Any, barrier: Any, results: Any) -> None:
     detector = _detector(name)
-    detector.warm_up()
     faces = len(detector.detect(image))
     barrier.wait()
     started, calls = time.time(), 0

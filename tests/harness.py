@@ -1,4 +1,5 @@
-"""The harness around the processes that tests and the benchmark start: waiting, ports, sets of children.
+"""The harness around the processes that tests and the benchmark start: waiting, ports, sets of children,
+servers taken down for a while.
 
 Shared by tests and bench (``bench`` imports it as ``tests.harness``, as it already imports
 ``tests.object_store``). It lives here, in ``tests/``, rather than in ``service/`` or a top-level
@@ -14,7 +15,9 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Callable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -150,3 +153,22 @@ class Children:
         """Stop every child still running, the last started first."""
         for child in reversed(list(self.running)):
             self.stop(child, grace_s)
+
+
+class Restartable(ABC):
+    """An instance that a test can take down for a while."""
+
+    @abstractmethod
+    def start(self) -> Restartable: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """Stopped for the body of the ``with``, started again (same data, same port) after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()

@@ -6,14 +6,13 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import boto3
 
 from service.processes import Child
-from tests.harness import answers, free_port, wait_until
+from tests.harness import Restartable, answers, free_port, wait_until
 
 START_S = 60
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "facetasks-test", "AWS_SECRET_ACCESS_KEY": "facetasks-test-secret",
@@ -45,8 +44,8 @@ class S3Server:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
-class TcpProxy:
-    """Forwards 127.0.0.1:<port> to ``target``; ``cut()`` takes the link down for the body of a ``with``."""
+class TcpProxy(Restartable):
+    """Forwards 127.0.0.1:<port> to ``target``; ``down()`` takes the link down for the body of a ``with``."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -76,14 +75,6 @@ class TcpProxy:
             for sock in self._open:
                 _close(sock)
             self._open.clear()
-
-    @contextmanager
-    def cut(self) -> Iterator[None]:
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:

@@ -15,9 +15,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
 from glob import glob
 from pathlib import Path
 
@@ -26,7 +23,7 @@ import psycopg2
 
 from service.processes import Child
 from tests.certificates import ServerCertificate
-from tests.harness import free_port, wait_until
+from tests.harness import Restartable, free_port, wait_until
 
 # Seconds an instance gets to start, and to stop before it is killed.
 START_S = 60
@@ -39,25 +36,6 @@ def _postgres_bin() -> Path:
     if not found:
         raise RuntimeError("no PostgreSQL server programs under /usr/lib/postgresql/*/bin")
     return Path(max(found, key=lambda path: int(re.search(r"/(\d+)/bin/", path).group(1)))).parent
-
-
-class Restartable(ABC):
-    """An instance that a test can take down for a while."""
-
-    @abstractmethod
-    def start(self) -> Restartable: ...
-
-    @abstractmethod
-    def stop(self) -> None: ...
-
-    @contextmanager
-    def down(self) -> Iterator[None]:
-        """Stopped for the body of the ``with``, started again (same data, same port) after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
 
 class PrivatePostgres(Restartable):

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from bench.procs import children
+from facetasks_client.api import Api
 from service.processes import Child
 from tests.conftest import ROOT
 from tests.harness import answers, free_port, wait_until
@@ -29,7 +30,10 @@ class ServiceProcess:
         self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.log = log
         self.url = f"http://127.0.0.1:{self.port}"
-        self.http = requests.Session()
+        # The shared REST client without retries (a test sees every 503); its session serves the tests' own
+        # requests too, so credentials set on ``http`` hold for both.
+        self.api = Api(self.url, retries=0)
+        self.http = self.api.http
         self.with_workers = command is None
         self.supervisor = Child("service", command or [sys.executable, "-m", "service.run"], self.env, log, cwd=cwd)
 
@@ -80,10 +84,9 @@ class ServiceProcess:
 
     # The API, as a client uses it.
     def create_task(self, images: dict[str, bytes]) -> str:
-        task_id = self.http.post(f"{self.url}/api/v1/tasks", json={}).json()["id"]
+        task_id = self.api.create_task(None)["id"]
         for name, data in images.items():
-            response = self.http.post(f"{self.url}/api/v1/tasks/{task_id}/images", files={"file": (name, data)})
-            assert response.status_code == 201, response.text
+            self.api.upload_image(task_id, name, data)
         return task_id
 
     def start_task(self, task_id: str) -> requests.Response:

@@ -230,7 +230,7 @@ def peak_rss(pid: int) -> int:
 
 def sent(api: ServiceProcess, body: bytes | Path, content_type: str) -> tuple[str, Answer]:
     """A new task and the answer to ``body`` posted into it (a file is streamed)."""
-    task_id = api.http.post(f"{api.url}/api/v1/tasks", json={}).json()["id"]
+    task_id = api.api.create_task(None)["id"]
     pid = api.proc.pid
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak starts again from the present size
     before = peak_rss(pid)

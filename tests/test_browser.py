@@ -198,7 +198,7 @@ def test_failures_are_shown_and_retried_and_the_list_pages(
     assert all_css(page, "#retry") and not all_css(page, "#start")
 
     for index in range(11):
-        service.http.post(f"{service.url}/api/v1/tasks", json={"name": f"batch {index:02}"})
+        service.api.create_task(f"batch {index:02}")
     open_list(page, service.url + "/")
     assert by_css(page, "#page-info").text == "Page 1 of 2 · 12 tasks"
     assert len(all_css(page, "#task-rows tr")) == 10

@@ -12,16 +12,14 @@ from typing import Any
 
 import pytest
 
-from detectors.local import LocalDetector
-from tools.evaluate import PACKAGE_LABELS, evaluate_package_set
+from tools.evaluate import PACKAGE_LABELS, detector_named, evaluate_package_set
 
 
 @pytest.fixture(scope="module")
 def summaries() -> dict[str, dict[str, Any]]:
-    # One warmed detector and one pass over every variant for the whole module (about 20 s on 2 cores).
-    detector = LocalDetector()
-    detector.warm_up()
-    results = evaluate_package_set(detector, labels_path=PACKAGE_LABELS)
+    # The service's detector as its settings build it, and one pass over every variant for the whole module
+    # (about 20 s on 2 cores).
+    results = evaluate_package_set(detector_named("local"), labels_path=PACKAGE_LABELS)
     return {variant: result["summary"] for variant, result in results.items()}
 
 

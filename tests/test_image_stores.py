@@ -115,7 +115,7 @@ def test_a_store_that_cannot_be_reached_raises_store_unavailable_and_counts_the_
     store.watch(lambda operation, seconds, failed: seen.append((operation, failed)))
     task_id, image_id = uuid.uuid4(), uuid.uuid4()
 
-    with proxy.cut():
+    with proxy.down():
         for call in (store.check, lambda: store.read(task_id, image_id), store.task_ids):
             started = time.monotonic()
             with pytest.raises(StoreUnavailable, match="the object store failed to"):

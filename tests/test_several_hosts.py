@@ -184,7 +184,7 @@ def test_a_store_cut_mid_task_refuses_uploads_with_503_and_the_task_still_comple
     waiting = http.post(f"{url}/api/v1/tasks", json={}).json()["id"]
     task_id, images, stats = running_task(api_host, fresh_emulator, count=24, latency_ms=300, calls=2)
 
-    with proxy.cut():
+    with proxy.down():
         wait_until(lambda: "the object store failed to read an image" in worker_host.log.read_text(), 30,
                    "a worker's read refused")
         refused = http.post(f"{url}/api/v1/tasks/{waiting}/images", params={"name": "late.jpg"},

@@ -188,22 +188,22 @@ def evaluate_package_set(
     }
 
 
-def make_detector(kind: str) -> Detector:
-    """A warmed-up detector: ``local`` (the service's, :mod:`detectors.local`) or ``hog`` (:mod:`tools.hog`)."""
+def detector_named(kind: str) -> Detector:
+    """A warmed-up detector: ``local`` (the service's, as its default settings build it) or ``hog``
+    (:mod:`tools.hog`)."""
     # Imported here: --help and the matching helpers above need neither dlib nor onnxruntime.
-    detector: Any
     if kind == "local":
-        from detectors.local import LocalDetector
+        from config.settings import Settings
+        from detectors.factory import make_detector
 
-        detector = LocalDetector()
-    elif kind == "hog":
+        return make_detector(Settings(detector="local"))
+    if kind == "hog":
         from tools.hog import HogDetector
 
         detector = HogDetector()
-    else:
-        raise ValueError(f"unknown detector {kind!r}; one of {DETECTORS}")
-    detector.warm_up()
-    return detector
+        detector.warm_up()
+        return detector
+    raise ValueError(f"unknown detector {kind!r}; one of {DETECTORS}")
 
 
 def _format(value: float | None, digits: int = 3) -> str:
@@ -300,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = ["hog", "local"] if args.compare else [args.detector]
     results: dict[str, dict[str, Any]] = {}
     for kind in kinds:
-        detector = make_detector(kind)
+        detector = detector_named(kind)
         if args.labels is None:
             variants = evaluate_package_set(detector, args.variant)
         else:

