@@ -153,7 +153,7 @@ def cancel_task(task_id: UUID, lock_timeout_s: float = 5.0) -> None:
                 .execute()
             )
     except OperationalError as error:
-        # peewee wraps the driver's error; 55P03 (lock_not_available) is the timeout, others are outages.
+        # A lock wait that timed out (55P03, lock_not_available) stays the driver's error (storage.db).
         if isinstance(getattr(error, "orig", None), LockNotAvailable):
             raise TaskBusy(f"a worker is still starting the task's detector calls after {lock_timeout_s:g} s") from None
         raise
