@@ -16,9 +16,9 @@ from representations import serialize
 from storage.errors import ImageNotFound
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 from storage.models import IMAGE_STATUSES
-from storage.reports import find_summary, images_page
+from storage.reports import find_task, images_page
 from storage.store import ImageStore
-from storage.tasks import add_image, add_images, find_image, find_task
+from storage.tasks import add_image, add_images, find_image
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -36,7 +36,7 @@ class ImageCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         status = status_filter(req, IMAGE_STATUSES)
         page, page_size = paging(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        task = find_summary(task_id)
+        task = find_task(task_id)
         if not_modified(req, resp, task, images=True):
             return
         texts, total = images_page(task, status, page, page_size)

@@ -18,7 +18,7 @@ from api.params import flag, json_object, paging, status_filter
 from config.allowlist import Allowlist
 from representations import serialize
 from storage.models import TASK_STATUSES, Task
-from storage.reports import TaskFilter, find_summary, stream_task, task_page
+from storage.reports import TaskFilter, find_task, stream_task, task_page
 from storage.store import ImageStore
 from storage.tasks import cancel_task, create_task, purge, retry_task, start_task
 
@@ -63,7 +63,7 @@ class TaskItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         with_images = flag(req, "images", default=True)
-        task = find_summary(task_id)
+        task = find_task(task_id)
         if not_modified(req, resp, task, images=with_images):
             return
         owner = principal_of(req).signed_in

@@ -67,8 +67,9 @@ def with_owner() -> Any:
     return Task.select(Task, User).join(User)
 
 
-def find_summary(task_id: UUID) -> Task:
-    """The task row, which holds everything of its summary, and its owner (one indexed read)."""
+def find_task(task_id: UUID) -> Task:
+    """The task, unless it is being deleted, with its owner's row (one indexed read): everything of
+    its summary. Raises ``TaskNotFound``."""
     task = with_owner().where((Task.id == task_id) & ~Task.cancelled).first()
     if task is None:
         raise TaskNotFound(task_id)

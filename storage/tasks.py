@@ -23,6 +23,7 @@ from storage.db import db
 from storage.errors import ImageNotFound, StoreUnavailable, TaskBusy, TaskNotFound, WrongState
 from storage.locks import task_lock_key
 from storage.models import Image, Task
+from storage.reports import find_task
 from storage.store import ImageStore, Incoming
 
 logger = logging.getLogger(__name__)
@@ -34,13 +35,6 @@ def create_task(name: str | None, owner_id: int, callback_url: str | None = None
         .returning(Task)
         .execute()[0]
     )
-
-
-def find_task(task_id: UUID) -> Task:
-    task = Task.get_or_none((Task.id == task_id) & ~Task.cancelled)
-    if task is None:
-        raise TaskNotFound(task_id)
-    return task
 
 
 def _refusal(task_id: UUID, action: str, allowed: str) -> Exception:
