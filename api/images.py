@@ -7,14 +7,13 @@ from uuid import UUID
 import falcon
 
 from api.archives import Limits, archive_kind, nothing_kept, too_large_archive, unpack
-from api.errors import sentence
 from api.etag import not_modified
+from api.jpeg_refusals import jpeg_refusal
 from api.names import checked_name
 from api.params import paging, status_filter
 from api.uploads import copy_limited, receive
 from representations import serialize
 from storage.errors import ImageNotFound
-from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 from storage.models import IMAGE_STATUSES
 from storage.reports import find_task, images_page
 from storage.store import ImageStore
@@ -22,10 +21,6 @@ from storage.tasks import add_image, add_images, find_image
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-
-
-def too_many_pixels(error: TooManyPixelsError) -> falcon.HTTPError:
-    return falcon.HTTPContentTooLarge(title="Image too large", description=f"{sentence(error)}.")
 
 
 class ImageCollection:
@@ -55,16 +50,9 @@ class ImageCollection:
                 raise falcon.HTTPBadRequest(
                     title="Missing name", description="Give the image a name: a 'name' part, ?name=, or a file name."
                 )
-            try:
-                check_jpeg(incoming.path, self.limits.image_pixels)
-            except TooManyPixelsError as error:
-                raise too_many_pixels(error) from None
-            except NotJpegError as error:
-                raise falcon.HTTPUnsupportedMediaType(
-                    title="Not a JPEG", description=f"{sentence(error)}; only JPEG is accepted."
-                ) from None
-            except CorruptJpegError as error:
-                raise falcon.HTTPUnprocessableEntity(title="Corrupt JPEG", description=f"{sentence(error)}.") from None
+            refused = jpeg_refusal(incoming.path, self.limits.image_pixels)
+            if refused:
+                raise refused.error(title=refused.title, description=refused.description)
             image = add_image(self.store, incoming, task_id, name)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task_id}/images/{image.id}/file"
