@@ -14,8 +14,8 @@ from api.params import paging, status_filter
 from api.uploads import copy_limited, receive
 from representations import serialize
 from storage.errors import ImageNotFound
-from storage.models import IMAGE_STATUSES
 from storage.reports import find_task, images_page
+from storage.statuses import ImageStatus
 from storage.store import ImageStore
 from storage.tasks import add_image, add_images, find_image
 
@@ -29,7 +29,7 @@ class ImageCollection:
         self.limits = limits
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
-        status = status_filter(req, IMAGE_STATUSES)
+        status = status_filter(req, tuple(ImageStatus))
         page, page_size = paging(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         task = find_task(task_id)
         if not_modified(req, resp, task, images=True):

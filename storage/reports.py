@@ -16,6 +16,7 @@ from uuid import UUID
 from storage.db import db
 from storage.errors import TaskNotFound
 from storage.models import Task, User
+from storage.statuses import ImageStatus
 
 #: Images read per query while a whole task is streamed.
 STREAM_BATCH = 1000
@@ -76,9 +77,9 @@ def find_task(task_id: UUID) -> Task:
     return task
 
 
-_IN_FLIGHT_STAMP_SQL = """
+_IN_FLIGHT_STAMP_SQL = f"""
 SELECT coalesce(extract(epoch FROM max(updated_at)), 0) FROM images
-WHERE task_id = %s AND status IN ('queued', 'processing')
+WHERE task_id = %s AND status IN ('{ImageStatus.QUEUED}', '{ImageStatus.PROCESSING}')
 """
 
 
@@ -152,9 +153,9 @@ def images_page(task: Task, status: str | None, page: int, page_size: int) -> tu
     if status is None:
         rows = db.execute_sql(_POSITIONS_SQL, (str(task.id), first, first + page_size)).fetchall()
         return [row[1] for row in rows], task.images_total
-    if status == "done":
+    if status == ImageStatus.DONE:
         total = task.images_done
-    elif status == "failed":
+    elif status == ImageStatus.FAILED:
         total = task.images_failed
     else:
         total = db.execute_sql(_STATUS_COUNT_SQL, (str(task.id), status)).fetchone()[0]
