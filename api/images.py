@@ -14,7 +14,7 @@ from api.params import paging, status_filter
 from api.uploads import copy_limited, receive
 from representations import serialize
 from storage.errors import ImageNotFound
-from storage.reports import find_task, images_page
+from storage.reports import find_task, images_json, images_page
 from storage.statuses import ImageStatus
 from storage.store import ImageStore
 from storage.tasks import add_image, add_images, find_image
@@ -56,7 +56,8 @@ class ImageCollection:
             image = add_image(self.store, incoming, task_id, name)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task_id}/images/{image.id}/file"
-        resp.media = serialize.image(image)
+        [text] = images_json([image.id])
+        resp.media = serialize.image_text(text)
 
 
     def _add_archive(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, kind: str) -> None:
@@ -75,7 +76,8 @@ class ImageCollection:
                 raise nothing_kept(rejected)
             images = add_images(self.store, task_id, accepted)
         resp.status = falcon.HTTP_201
-        resp.media = {"items": [serialize.image(i) for i in images], "rejected": [r._asdict() for r in rejected]}
+        texts = images_json([image.id for image in images])
+        resp.media = {"items": serialize.image_texts(texts), "rejected": [r._asdict() for r in rejected]}
 
 
 class ImageFile:

@@ -8,7 +8,7 @@ found by their position in the task; and the image JSON is built by PostgreSQL, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -121,7 +121,8 @@ def task_page(which: TaskFilter, page: int, page_size: int) -> tuple[list[Task],
 
 
 # An image as the contract's JSON, faces included, built by PostgreSQL: the API passes it
-# on as text. json_float writes floats as Python does (28.0, not 28).
+# on as text, and no other code writes an image's JSON. json_float writes floats as Python
+# does (28.0, not 28).
 _IMAGE_JSON = """
 '{"id":"' || i.id || '","name":' || to_json(i.name) || ',"status":"' || i.status
 || '","error":' || coalesce(to_json(i.error)::text, 'null') || ',"faces":[' || coalesce((
@@ -139,6 +140,12 @@ SELECT {_IMAGE_JSON} FROM images AS i
 WHERE i.task_id = %s AND i.status = %s ORDER BY i.position OFFSET %s LIMIT %s
 """
 _STATUS_COUNT_SQL = "SELECT count(*) FROM images WHERE task_id = %s AND status = %s"
+_BY_ID_SQL = f"SELECT {_IMAGE_JSON} FROM images AS i WHERE i.id = ANY(%s::uuid[]) ORDER BY i.position"
+
+
+def images_json(image_ids: Sequence[UUID]) -> list[str]:
+    """These images as JSON texts, in upload order."""
+    return [row[0] for row in db.execute_sql(_BY_ID_SQL, ([str(i) for i in image_ids],)).fetchall()]
 
 
 def images_page(task: Task, status: str | None, page: int, page_size: int) -> tuple[list[str], int]:
