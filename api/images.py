@@ -56,8 +56,7 @@ class ImageCollection:
             image = add_image(self.store, incoming, task_id, name)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task_id}/images/{image.id}/file"
-        [text] = images_json([image.id])
-        resp.media = serialize.image_text(text)
+        resp.media = serialize.image_texts(images_json([image.id]))[0]
 
 
     def _add_archive(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, kind: str) -> None:

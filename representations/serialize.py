@@ -93,10 +93,6 @@ def page(items: list[Any], page_number: int, page_size: int, total: int) -> dict
     return {"items": items, "page": page_number, "page_size": page_size, "total": total}
 
 
-def image_text(text: str) -> orjson.Fragment:
-    """An image's JSON, which only PostgreSQL writes (``storage.reports``), embedded as it is."""
-    return orjson.Fragment(text)
-
-
 def image_texts(texts: list[str]) -> list[orjson.Fragment]:
-    return [image_text(t) for t in texts]
+    """Images' JSON, which only PostgreSQL writes (``storage.reports``), embedded as it is."""
+    return [orjson.Fragment(t) for t in texts]
