@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from uuid import UUID
 
 import pika.exceptions
-from peewee import InterfaceError, OperationalError
 
 from actors.dispatcher import Dispatcher
 from actors.messages import QueueUnavailable
 from storage.db import db
+from storage.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class BrokerOutage:
                 self._dispatcher.pipeline.check()
                 with db.connection_context():
                     sent += self._dispatcher.send(unsent)
-            except (QueueUnavailable, OperationalError, InterfaceError):
+            except (QueueUnavailable, DatabaseUnavailable):
                 continue
             with self._lock:
                 self._unsent.difference_update(unsent)

@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from actors.messages import Pipeline
 from config.allowlist import Allowlist
+from config.http_status import transient
 from reach.vetting import Refused, vetted_address
 from representations.serialize import summary
 from storage import webhooks
@@ -115,7 +116,7 @@ class WebhookSender:
                 raise WebhookNotDelivered(f"task {task_id}: webhook not delivered: {error}") from None
         status = response.status_code
         webhooks.record_attempt(task.id, run, status, delivered=200 <= status < 300)
-        if status in (408, 429) or status >= 500:
+        if transient(status):
             raise WebhookNotDelivered(f"task {task_id}: the webhook receiver answered {status}")
         if status >= 300:
             logger.warning("task %s: the webhook receiver refused it with %s; not sent again", task_id, status)

@@ -8,7 +8,6 @@ import falcon
 from PIL import Image
 
 from api import drawing
-from representations import serialize
 from storage.errors import ImageNotFound
 from storage.reports import image_faces
 from storage.store import ImageStore
@@ -21,7 +20,7 @@ class AnnotatedImage:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, image_id: UUID) -> None:
         find_image(task_id, image_id)
-        faces = [serialize.face(f) for f in image_faces(image_id)]
+        faces = image_faces(image_id)
         try:
             with drawing.spooled(self.store.open(task_id, image_id)) as original:
                 data = drawing.draw(original, faces)

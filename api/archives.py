@@ -35,12 +35,11 @@ from typing import BinaryIO, NamedTuple
 
 import falcon
 
-from api.errors import sentence
+from api.jpeg_refusals import jpeg_refusal
 from api.member_names import hidden, image_name
 from api.names import name_problem
 from api.tar_stream import HEADER_LIMIT, DamagedArchive, HeaderTooLarge, UnpackedTooLarge, tar_members
 from api.zip_directory import member_count
-from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
 
 ARCHIVE_TYPES = {
     "application/zip": "zip",
@@ -127,14 +126,9 @@ def _write_member(name: str, source: BinaryIO, path: Path, limits: Limits) -> Ac
             if size > limits.image_bytes:
                 return Rejected(name, "Image too large", f"An image may be at most {limits.image_bytes} bytes.")
             target.write(chunk)
-    try:
-        check_jpeg(path, limits.image_pixels)
-    except TooManyPixelsError as error:
-        return Rejected(name, "Image too large", f"{sentence(error)}.")
-    except NotJpegError as error:
-        return Rejected(name, "Not a JPEG", f"{sentence(error)}; only JPEG is accepted.")
-    except CorruptJpegError as error:
-        return Rejected(name, "Corrupt JPEG", f"{sentence(error)}.")
+    refused = jpeg_refusal(path, limits.image_pixels)
+    if refused:
+        return Rejected(name, refused.title, refused.description)
     return Accepted(path, size, name)
 
 

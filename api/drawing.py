@@ -8,10 +8,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from storage.reports import StoredFace
 from storage.store import StoredImage
 
 # The same colours as the web page's boxes, so a picture and the page read alike.
@@ -21,9 +22,9 @@ JPEG_QUALITY = 90
 SPOOL_BYTES = 2 * 1024 * 1024
 
 
-def label(face: dict[str, Any]) -> str:
+def label(gender: str, age: float) -> str:
     # Half up, as the page's Math.round does: round() would turn 28.5 into 28.
-    return f"{face['gender']} · {math.floor(face['age'] + 0.5)}"
+    return f"{gender} · {math.floor(age + 0.5)}"
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -44,8 +45,8 @@ def spooled(stored: StoredImage) -> Iterator[BinaryIO]:
         yield copy
 
 
-def draw(source: BinaryIO, faces: list[dict[str, Any]]) -> bytes:
-    """The JPEG in ``source`` with ``faces`` (the API's face JSON) drawn on it, as new JPEG bytes."""
+def draw(source: BinaryIO, faces: list[StoredFace]) -> bytes:
+    """The JPEG in ``source`` with ``faces`` drawn on it, as new JPEG bytes."""
     with Image.open(source) as original:
         image = _upright(original).convert("RGB")
     pen = ImageDraw.Draw(image)
@@ -53,12 +54,11 @@ def draw(source: BinaryIO, faces: list[dict[str, Any]]) -> bytes:
     line = max(2, round(max(image.size) / 400))
     font = ImageFont.load_default(size=max(11, round(min(image.size) / 32)))
     for face in faces:
-        box = face["bbox"]
-        color = COLORS.get(face["gender"], COLORS["unknown"])
-        left, top = box["x"], box["y"]
-        right, bottom = left + box["width"] - 1, top + box["height"] - 1
+        color = COLORS.get(face.gender, COLORS["unknown"])
+        left, top = face.x, face.y
+        right, bottom = left + face.width - 1, top + face.height - 1
         pen.rectangle((left, top, right, bottom), outline=color, width=line)
-        _draw_label(pen, font, label(face), color, left, top)
+        _draw_label(pen, font, label(face.gender, face.age), color, left, top)
     out = io.BytesIO()
     # 4:4:4: with chroma subsampling thin coloured lines would smear into the picture.
     image.save(out, format="JPEG", quality=JPEG_QUALITY, subsampling=0)

@@ -11,11 +11,9 @@ import logging
 from http import HTTPStatus
 
 import falcon
-from peewee import InterfaceError, OperationalError
-from playhouse.pool import MaxConnectionsExceeded
 
 from actors.messages import QueueUnavailable
-from storage.errors import ImageNotFound, StoreUnavailable, TaskBusy, TaskNotFound, WrongState
+from storage.errors import DatabaseUnavailable, ImageNotFound, StoreUnavailable, TaskBusy, TaskNotFound, WrongState
 
 logger = logging.getLogger(__name__)
 
@@ -128,4 +126,4 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(StoreUnavailable, _store_unavailable)
     app.add_error_handler(TaskBusy, _task_busy)
     app.add_error_handler(OSError, _disk_full)
-    app.add_error_handler((OperationalError, InterfaceError, MaxConnectionsExceeded), _database_unavailable)
+    app.add_error_handler(DatabaseUnavailable, _database_unavailable)

@@ -18,7 +18,7 @@ import falcon
 
 from api.etag import not_modified
 from storage.models import Task
-from storage.reports import FaceRow, find_summary, stream_face_rows
+from storage.reports import FaceRow, find_task, stream_face_rows
 
 COLUMNS = ("image_id", "image_name", "status", "error", "x", "y", "width", "height", "gender", "age", "score")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,7 +51,7 @@ def csv_stream(task: Task, batches: Iterable[list[FaceRow]]) -> Iterator[bytes]:
 
 class FacesCsv:
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
-        task = find_summary(task_id)
+        task = find_task(task_id)
         if not_modified(req, resp, task, images=True):
             return
         resp.content_type = "text/csv; charset=utf-8"

@@ -13,8 +13,8 @@ import falcon
 
 from actors.messages import Pipeline, QueueUnavailable
 from representations.serialize import timestamp
-from storage.db import db
-from storage.errors import StoreUnavailable
+from storage.db import check_database
+from storage.errors import DatabaseUnavailable, StoreUnavailable
 from storage.housekeeping import last_sweep
 from storage.store import ImageStore
 
@@ -73,9 +73,9 @@ class Health:
     @staticmethod
     def _postgres(reasons: dict[str, str]) -> str:
         try:
-            db.execute_sql("SELECT 1")
-        except Exception as error:
-            reasons["postgres"] = f"PostgreSQL: {(str(error).strip() or type(error).__name__).splitlines()[0]}"
+            check_database()
+        except DatabaseUnavailable as error:
+            reasons["postgres"] = f"PostgreSQL: {error}"
             return "unavailable"
         return "ok"
 
@@ -83,7 +83,7 @@ class Health:
     def _last_sweep() -> str | None:
         try:
             return timestamp(last_sweep())
-        except Exception:
+        except DatabaseUnavailable:  # gone since the check above
             return None
 
     def _rabbitmq(self, reasons: dict[str, str]) -> str:

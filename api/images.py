@@ -7,25 +7,20 @@ from uuid import UUID
 import falcon
 
 from api.archives import Limits, archive_kind, nothing_kept, too_large_archive, unpack
-from api.errors import sentence
 from api.etag import not_modified
+from api.jpeg_refusals import jpeg_refusal
 from api.names import checked_name
 from api.params import paging, status_filter
 from api.uploads import copy_limited, receive
 from representations import serialize
 from storage.errors import ImageNotFound
-from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_jpeg
-from storage.models import IMAGE_STATUSES
-from storage.reports import find_summary, images_page
+from storage.reports import find_task, images_json, images_page
+from storage.statuses import ImageStatus
 from storage.store import ImageStore
-from storage.tasks import add_image, add_images, find_image, find_task
+from storage.tasks import add_image, add_images, find_image
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-
-
-def too_many_pixels(error: TooManyPixelsError) -> falcon.HTTPError:
-    return falcon.HTTPContentTooLarge(title="Image too large", description=f"{sentence(error)}.")
 
 
 class ImageCollection:
@@ -34,9 +29,9 @@ class ImageCollection:
         self.limits = limits
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
-        status = status_filter(req, IMAGE_STATUSES)
+        status = status_filter(req, tuple(ImageStatus))
         page, page_size = paging(req, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        task = find_summary(task_id)
+        task = find_task(task_id)
         if not_modified(req, resp, task, images=True):
             return
         texts, total = images_page(task, status, page, page_size)
@@ -55,20 +50,13 @@ class ImageCollection:
                 raise falcon.HTTPBadRequest(
                     title="Missing name", description="Give the image a name: a 'name' part, ?name=, or a file name."
                 )
-            try:
-                check_jpeg(incoming.path, self.limits.image_pixels)
-            except TooManyPixelsError as error:
-                raise too_many_pixels(error) from None
-            except NotJpegError as error:
-                raise falcon.HTTPUnsupportedMediaType(
-                    title="Not a JPEG", description=f"{sentence(error)}; only JPEG is accepted."
-                ) from None
-            except CorruptJpegError as error:
-                raise falcon.HTTPUnprocessableEntity(title="Corrupt JPEG", description=f"{sentence(error)}.") from None
+            refused = jpeg_refusal(incoming.path, self.limits.image_pixels)
+            if refused:
+                raise refused.error(title=refused.title, description=refused.description)
             image = add_image(self.store, incoming, task_id, name)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/tasks/{task_id}/images/{image.id}/file"
-        resp.media = serialize.image(image)
+        resp.media = serialize.image_texts(images_json([image.id]))[0]
 
 
     def _add_archive(self, req: falcon.Request, resp: falcon.Response, task_id: UUID, kind: str) -> None:
@@ -87,7 +75,8 @@ class ImageCollection:
                 raise nothing_kept(rejected)
             images = add_images(self.store, task_id, accepted)
         resp.status = falcon.HTTP_201
-        resp.media = {"items": [serialize.image(i) for i in images], "rejected": [r._asdict() for r in rejected]}
+        texts = images_json([image.id for image in images])
+        resp.media = {"items": serialize.image_texts(texts), "rejected": [r._asdict() for r in rejected]}
 
 
 class ImageFile:

@@ -8,6 +8,7 @@ in or vanishes from the JSON without the document following fails that test.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import falcon
@@ -17,7 +18,8 @@ from api.names import MAX_NAME_LENGTH
 from api.params import MAX_PAGE
 from api.tasks import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from api.users import USER_NAME, USER_NAME_RULE
-from storage.models import IMAGE_STATUSES, TASK_STATUSES, USER_ROLES
+from storage.models import USER_ROLES
+from storage.statuses import ImageStatus, TaskStatus
 
 Schema = dict[str, Any]
 
@@ -56,7 +58,7 @@ def _summary_properties() -> Schema:
     return {
         "id": ref("Id"),
         "name": nullable({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}),
-        "status": {"type": "string", "enum": list(TASK_STATUSES)},
+        "status": _one_of(TaskStatus),
         "created_at": _timestamp("When the task was created (UTC, whole seconds)."),
         "updated_at": _timestamp("When the task last changed."),
         "started_at": nullable(_timestamp("When the last start or retry began; null while forming.")),
@@ -144,7 +146,7 @@ def _schemas() -> Schema:
         "Image": closed({
             "id": ref("Id"),
             "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
-            "status": {"type": "string", "enum": list(IMAGE_STATUSES)},
+            "status": _one_of(ImageStatus),
             "error": nullable({"type": "string", "description": "Why the image failed; null otherwise."}),
             "faces": {"type": "array", "items": ref("Face")},
         }),
@@ -269,9 +271,13 @@ _ETAG = {"ETag": {"required": True, "schema": {"type": "string"}}}
 NOT_MODIFIED: Schema = {"description": "Not modified since the given ETag; no body.", "headers": _ETAG}
 
 
-def _paging(statuses: tuple[str, ...], default_size: int, max_size: int) -> list[Schema]:
+def _one_of(statuses: type[StrEnum]) -> Schema:
+    return {"type": "string", "enum": [status.value for status in statuses]}
+
+
+def _paging(statuses: type[StrEnum], default_size: int, max_size: int) -> list[Schema]:
     return [
-        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(statuses)}},
+        {"name": "status", "in": "query", "schema": _one_of(statuses)},
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
         {"name": "page_size", "in": "query",
          "schema": {"type": "integer", "minimum": 1, "maximum": max_size, "default": default_size}},
@@ -283,7 +289,7 @@ def _with_etag(response: Schema) -> Schema:
 
 
 def _task_paths() -> Schema:
-    page_params = _paging(TASK_STATUSES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    page_params = _paging(TaskStatus, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     created = {**_json("Task", "The new task (status forming)."), "headers": _LOCATION, "links": {
         op[0].upper() + op[1:]: {"operationId": op, "parameters": {"task_id": "$response.body#/id"}}
         for op in ("getTask", "deleteTask", "startTask", "retryTask", "addImage", "listImages", "exportFaces")
@@ -365,7 +371,7 @@ def _image_paths() -> Schema:
                 {"200": _with_etag(_json("ImagePage", "One page; a page past the end has no items.")),
                  "304": NOT_MODIFIED},
                 (400, 404),
-                parameters=[*_paging(IMAGE_STATUSES, images.DEFAULT_PAGE_SIZE, images.MAX_PAGE_SIZE), IF_NONE_MATCH],
+                parameters=[*_paging(ImageStatus, images.DEFAULT_PAGE_SIZE, images.MAX_PAGE_SIZE), IF_NONE_MATCH],
             ),
             "post": _operation(
                 "addImage", "images", "Add one image to a forming task",

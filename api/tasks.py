@@ -17,8 +17,9 @@ from api.names import checked_name
 from api.params import flag, json_object, paging, status_filter
 from config.allowlist import Allowlist
 from representations import serialize
-from storage.models import TASK_STATUSES, Task
-from storage.reports import TaskFilter, find_summary, stream_task, task_page
+from storage.models import Task
+from storage.reports import TaskFilter, find_task, stream_task, task_page
+from storage.statuses import TaskStatus
 from storage.store import ImageStore
 from storage.tasks import cancel_task, create_task, purge, retry_task, start_task
 
@@ -44,7 +45,7 @@ class TaskCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         principal = principal_of(req)
         which = TaskFilter(
-            status=status_filter(req, TASK_STATUSES),
+            status=status_filter(req, tuple(TaskStatus)),
             owner_id=None if principal.is_admin else principal.user_id,
             owner_name=req.get_param("owner"),
         )
@@ -63,7 +64,7 @@ class TaskItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         with_images = flag(req, "images", default=True)
-        task = find_summary(task_id)
+        task = find_task(task_id)
         if not_modified(req, resp, task, images=with_images):
             return
         owner = principal_of(req).signed_in

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from config.http_status import transient
 from detectors.base import BadImageError, DetectorAuthError, DetectorError, Face, TransientDetectorError
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class FaceCloudClient:
         status = response.status_code
         if status == 400:
             raise BadImageError(f"FaceCloud rejected the image: {_message(response)}")
-        if status in (408, 429) or status >= 500:
+        if transient(status):
             raise TransientDetectorError(f"FaceCloud detect answered HTTP {status}: {_message(response)}")
         if status >= 400:
             raise BadImageError(f"FaceCloud rejected the image with HTTP {status}: {_message(response)}")
@@ -152,7 +153,7 @@ class FaceCloudClient:
     def _fetch_token(self) -> str:
         response = self._call("login", json={"email": self._email, "password": self._password})
         status = response.status_code
-        if status in (408, 429) or status >= 500:
+        if transient(status):
             raise TransientDetectorError(f"FaceCloud login answered HTTP {status}: {_message(response)}")
         if status >= 400:
             # 401/403 are refused credentials; any other 4xx on login means a wrong URL or

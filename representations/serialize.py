@@ -1,4 +1,5 @@
-"""The JSON shapes of DESIGN.md: task, task summary, image, face, statistics, pages.
+"""The JSON shapes of DESIGN.md: task, task summary, statistics, pages; images are embedded as the
+JSON text PostgreSQL writes for them (``storage.reports``).
 
 Moved here from ``api/serialize.py`` so the webhook sender uses them without importing the API.
 """
@@ -11,26 +12,12 @@ from typing import Any
 
 import orjson
 
-from storage.models import Image, Task
-from storage.reports import Progress, Statistics, StoredFace, progress, statistics
+from storage.models import Task
+from storage.reports import Progress, Statistics, progress, statistics
 
 
 def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def face(f: StoredFace) -> dict[str, Any]:
-    return {
-        "bbox": {"x": f.x, "y": f.y, "width": f.width, "height": f.height},
-        "gender": f.gender,
-        "age": float(f.age),
-        "score": float(f.score),
-    }
-
-
-def image(i: Image) -> dict[str, Any]:
-    """A newly uploaded image: no faces yet."""
-    return {"id": str(i.id), "name": i.name, "status": i.status, "error": i.error, "faces": []}
 
 
 def _mean(value: float | None) -> float | None:
@@ -107,5 +94,5 @@ def page(items: list[Any], page_number: int, page_size: int, total: int) -> dict
 
 
 def image_texts(texts: list[str]) -> list[orjson.Fragment]:
-    """Image JSON built by PostgreSQL, embedded as it is."""
+    """Images' JSON, which only PostgreSQL writes (``storage.reports``), embedded as it is."""
     return [orjson.Fragment(t) for t in texts]

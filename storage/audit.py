@@ -12,23 +12,24 @@ from dataclasses import astuple, dataclass
 from uuid import UUID
 
 from storage.db import db
+from storage.statuses import ImageStatus
 
 _KEPT_SQL = """
 SELECT images_total, images_done, images_failed, faces_total, males, females, male_age_sum, female_age_sum
 FROM tasks WHERE id = %s
 """
 # Statistics cover the faces of done images only.
-_AGGREGATE_SQL = """
+_AGGREGATE_SQL = f"""
 SELECT (SELECT count(*) FROM images WHERE task_id = %(task)s),
-       (SELECT count(*) FROM images WHERE task_id = %(task)s AND status = 'done'),
-       (SELECT count(*) FROM images WHERE task_id = %(task)s AND status = 'failed'),
+       (SELECT count(*) FROM images WHERE task_id = %(task)s AND status = '{ImageStatus.DONE}'),
+       (SELECT count(*) FROM images WHERE task_id = %(task)s AND status = '{ImageStatus.FAILED}'),
        count(f.id),
        count(f.id) FILTER (WHERE f.gender = 'male'),
        count(f.id) FILTER (WHERE f.gender = 'female'),
        coalesce(sum(f.age) FILTER (WHERE f.gender = 'male'), 0),
        coalesce(sum(f.age) FILTER (WHERE f.gender = 'female'), 0)
 FROM images AS i JOIN faces AS f ON f.image_id = i.id
-WHERE i.task_id = %(task)s AND i.status = 'done'
+WHERE i.task_id = %(task)s AND i.status = '{ImageStatus.DONE}'
 """
 _RECOUNT_SQL = f"""
 UPDATE tasks SET (images_total, images_done, images_failed, faces_total, males, females, male_age_sum,

@@ -9,19 +9,19 @@ partial index, which holds only those (at most TASK_WINDOW per running task); pe
 from __future__ import annotations
 
 from storage.db import db
-from storage.models import IMAGE_STATUSES, TASK_STATUSES
+from storage.statuses import ImageStatus, TaskStatus
 
 TASKS_SQL = "SELECT status, count(*) FROM tasks WHERE NOT cancelled GROUP BY status"
-IMAGES_SQL = """
+IMAGES_SQL = f"""
 WITH counters AS (
     SELECT coalesce(sum(images_total), 0) AS total, coalesce(sum(images_done), 0) AS done,
            coalesce(sum(images_failed), 0) AS failed
     FROM tasks WHERE NOT cancelled
 ), in_flight AS (
-    SELECT count(*) FILTER (WHERE i.status = 'queued') AS queued,
-           count(*) FILTER (WHERE i.status = 'processing') AS processing
+    SELECT count(*) FILTER (WHERE i.status = '{ImageStatus.QUEUED}') AS queued,
+           count(*) FILTER (WHERE i.status = '{ImageStatus.PROCESSING}') AS processing
     FROM images AS i JOIN tasks AS t ON t.id = i.task_id
-    WHERE i.status IN ('queued', 'processing') AND NOT t.cancelled
+    WHERE i.status IN ('{ImageStatus.QUEUED}', '{ImageStatus.PROCESSING}') AND NOT t.cancelled
 )
 SELECT total - done - failed - queued - processing, queued, processing, done, failed FROM counters, in_flight
 """
@@ -29,9 +29,9 @@ SELECT total - done - failed - queued - processing, queued, processing, done, fa
 
 def tasks_by_status() -> dict[str, int]:
     counts = dict(db.execute_sql(TASKS_SQL).fetchall())
-    return {status: counts.get(status, 0) for status in TASK_STATUSES}
+    return {status.value: counts.get(status, 0) for status in TaskStatus}
 
 
 def images_by_status() -> dict[str, int]:
-    row = db.execute_sql(IMAGES_SQL).fetchone()  # its columns in IMAGE_STATUSES' order
-    return {status: int(count) for status, count in zip(IMAGE_STATUSES, row, strict=True)}
+    row = db.execute_sql(IMAGES_SQL).fetchone()  # its columns in ImageStatus' order
+    return {status.value: int(count) for status, count in zip(ImageStatus, row, strict=True)}

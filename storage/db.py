@@ -3,17 +3,25 @@
 Connections come from a pool. A request or a message takes one on its first query and
 gives it back when it ends (``api.database`` and ``actors.middleware`` close it), so work
 that never touches the database never waits for it.
+
+Failures to reach PostgreSQL leave this module as ``storage.errors.DatabaseUnavailable``, so no
+caller above storage needs to know the driver's errors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
-from peewee import DatabaseProxy
+from peewee import DatabaseProxy, InterfaceError, OperationalError
 from playhouse.db_url import parse
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 from psycopg2 import sql
+
+from storage.errors import DatabaseUnavailable
 
 db = DatabaseProxy()
 
@@ -24,10 +32,57 @@ POOL_WAIT_TIMEOUT_S = 10
 CONNECT_TIMEOUT_S = 5
 
 
+# SQLSTATEs of contention, not of an outage: a deadlock or serialization failure (class 40) and a lock
+# wait that timed out (55P03). They stay the driver's errors, for the caller that waits or retries.
+_CONTENTION_CLASS = "40"
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _contention(error: Exception) -> bool:
+    code = getattr(getattr(error, "orig", None), "pgcode", None) or ""
+    return code.startswith(_CONTENTION_CLASS) or code == _LOCK_NOT_AVAILABLE
+
+
+@contextmanager
+def _unavailable_raised() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, InterfaceError, MaxConnectionsExceeded) as error:
+        if _contention(error):
+            raise
+        lines = str(error).strip().splitlines()
+        raise DatabaseUnavailable(lines[0] if lines else type(error).__name__) from error
+
+
+class _Database(PooledPostgresqlDatabase):
+    """The pool, whose every way to the server (connect, statements, transactions) turns an
+    unreachable PostgreSQL into ``DatabaseUnavailable``."""
+
+    def connect(self, reuse_if_open: bool = False) -> bool:
+        with _unavailable_raised():
+            return super().connect(reuse_if_open)
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        with _unavailable_raised():
+            return super().execute_sql(sql, params)
+
+    def begin(self, *args: Any) -> None:
+        with _unavailable_raised():
+            super().begin(*args)
+
+    def commit(self) -> None:
+        with _unavailable_raised():
+            super().commit()
+
+    def rollback(self) -> None:
+        with _unavailable_raised():
+            super().rollback()
+
+
 def init_db(url: str, max_connections: int = 20) -> PooledPostgresqlDatabase:
     """Point ``db`` at the database in ``url`` (a ``postgresql://`` URL) and return it."""
     params = parse(url)
-    database = PooledPostgresqlDatabase(
+    database = _Database(
         params.pop("database"),
         max_connections=max_connections,
         stale_timeout=STALE_TIMEOUT_S,
@@ -37,6 +92,11 @@ def init_db(url: str, max_connections: int = 20) -> PooledPostgresqlDatabase:
     )
     db.initialize(database)
     return database
+
+
+def check_database() -> None:
+    """Raise ``DatabaseUnavailable`` unless PostgreSQL answers a query."""
+    db.execute_sql("SELECT 1")
 
 
 def ensure_database(url: str) -> bool:

@@ -1,4 +1,8 @@
-"""What storage refuses, as a small tree the API maps to status codes."""
+"""What storage refuses, as a small tree the API maps to status codes.
+
+The database driver's errors stay inside storage: those that mean PostgreSQL is out of reach
+leave it as ``DatabaseUnavailable`` (``storage.db``).
+"""
 
 
 class StorageError(Exception):
@@ -23,3 +27,10 @@ class StoreUnavailable(StorageError):
 
 class TaskBusy(StorageError):
     """A worker holds the task longer than a request may wait (``lock_timeout``): try again shortly."""
+
+
+class DatabaseUnavailable(StorageError):
+    """PostgreSQL does not answer, dropped the connection, or the pool has no free one: try again shortly.
+
+    The message is the driver's first line, or its error's name when it says nothing.
+    """

@@ -23,9 +23,7 @@ from peewee import (
 from playhouse.postgres_ext import DateTimeTZField
 
 from storage.db import db
-
-TASK_STATUSES = ("forming", "processing", "completed", "failed")
-IMAGE_STATUSES = ("pending", "queued", "processing", "done", "failed")
+from storage.statuses import ImageStatus, TaskStatus
 
 
 class BaseModel(Model):
@@ -70,7 +68,7 @@ class Task(BaseModel):
     id = UUIDField(primary_key=True, default=uuid.uuid4)
     name = TextField(null=True)
     owner = ForeignKeyField(User, backref="tasks")
-    status = TextField(default="forming")
+    status = TextField(default=TaskStatus.FORMING.value)
     # Set by DELETE: the task is invisible to the API at once, and the pipeline
     # purges it when no stage still works on it.
     cancelled = BooleanField(default=False)
@@ -116,7 +114,7 @@ class Image(BaseModel):
     name = TextField()
     # 1, 2, 3… in upload order within the task.
     position = IntegerField()
-    status = TextField(default="pending")
+    status = TextField(default=ImageStatus.PENDING.value)
     error = TextField(null=True)
     # Claims in the current run; a poison image fails once it reaches the limit.
     attempts = IntegerField(default=0)

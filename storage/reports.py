@@ -8,7 +8,7 @@ found by their position in the task; and the image JSON is built by PostgreSQL, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -16,6 +16,7 @@ from uuid import UUID
 from storage.db import db
 from storage.errors import TaskNotFound
 from storage.models import Task, User
+from storage.statuses import ImageStatus
 
 #: Images read per query while a whole task is streamed.
 STREAM_BATCH = 1000
@@ -67,17 +68,18 @@ def with_owner() -> Any:
     return Task.select(Task, User).join(User)
 
 
-def find_summary(task_id: UUID) -> Task:
-    """The task row, which holds everything of its summary, and its owner (one indexed read)."""
+def find_task(task_id: UUID) -> Task:
+    """The task, unless it is being deleted, with its owner's row (one indexed read): everything of
+    its summary. Raises ``TaskNotFound``."""
     task = with_owner().where((Task.id == task_id) & ~Task.cancelled).first()
     if task is None:
         raise TaskNotFound(task_id)
     return task
 
 
-_IN_FLIGHT_STAMP_SQL = """
+_IN_FLIGHT_STAMP_SQL = f"""
 SELECT coalesce(extract(epoch FROM max(updated_at)), 0) FROM images
-WHERE task_id = %s AND status IN ('queued', 'processing')
+WHERE task_id = %s AND status IN ('{ImageStatus.QUEUED}', '{ImageStatus.PROCESSING}')
 """
 
 
@@ -119,7 +121,8 @@ def task_page(which: TaskFilter, page: int, page_size: int) -> tuple[list[Task],
 
 
 # An image as the contract's JSON, faces included, built by PostgreSQL: the API passes it
-# on as text. json_float writes floats as Python does (28.0, not 28).
+# on as text, and no other code writes an image's JSON. json_float writes floats as Python
+# does (28.0, not 28).
 _IMAGE_JSON = """
 '{"id":"' || i.id || '","name":' || to_json(i.name) || ',"status":"' || i.status
 || '","error":' || coalesce(to_json(i.error)::text, 'null') || ',"faces":[' || coalesce((
@@ -137,6 +140,12 @@ SELECT {_IMAGE_JSON} FROM images AS i
 WHERE i.task_id = %s AND i.status = %s ORDER BY i.position OFFSET %s LIMIT %s
 """
 _STATUS_COUNT_SQL = "SELECT count(*) FROM images WHERE task_id = %s AND status = %s"
+_BY_ID_SQL = f"SELECT {_IMAGE_JSON} FROM images AS i WHERE i.id = ANY(%s::uuid[]) ORDER BY i.position"
+
+
+def images_json(image_ids: Sequence[UUID]) -> list[str]:
+    """These images as JSON texts, in upload order."""
+    return [row[0] for row in db.execute_sql(_BY_ID_SQL, ([str(i) for i in image_ids],)).fetchall()]
 
 
 def images_page(task: Task, status: str | None, page: int, page_size: int) -> tuple[list[str], int]:
@@ -151,9 +160,9 @@ def images_page(task: Task, status: str | None, page: int, page_size: int) -> tu
     if status is None:
         rows = db.execute_sql(_POSITIONS_SQL, (str(task.id), first, first + page_size)).fetchall()
         return [row[1] for row in rows], task.images_total
-    if status == "done":
+    if status == ImageStatus.DONE:
         total = task.images_done
-    elif status == "failed":
+    elif status == ImageStatus.FAILED:
         total = task.images_failed
     else:
         total = db.execute_sql(_STATUS_COUNT_SQL, (str(task.id), status)).fetchone()[0]

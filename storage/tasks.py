@@ -23,6 +23,8 @@ from storage.db import db
 from storage.errors import ImageNotFound, StoreUnavailable, TaskBusy, TaskNotFound, WrongState
 from storage.locks import task_lock_key
 from storage.models import Image, Task
+from storage.reports import find_task
+from storage.statuses import ImageStatus, TaskStatus
 from storage.store import ImageStore, Incoming
 
 logger = logging.getLogger(__name__)
@@ -34,13 +36,6 @@ def create_task(name: str | None, owner_id: int, callback_url: str | None = None
         .returning(Task)
         .execute()[0]
     )
-
-
-def find_task(task_id: UUID) -> Task:
-    task = Task.get_or_none((Task.id == task_id) & ~Task.cancelled)
-    if task is None:
-        raise TaskNotFound(task_id)
-    return task
 
 
 def _refusal(task_id: UUID, action: str, allowed: str) -> Exception:
@@ -73,12 +68,12 @@ def add_images(store: ImageStore, task_id: UUID, files: Sequence[tuple[Path, int
                 Task.update(
                     images_total=Task.images_total + len(files), version=Task.version + 1, updated_at=fn.now()
                 )
-                .where((Task.id == task_id) & ~Task.cancelled & (Task.status == "forming"))
+                .where((Task.id == task_id) & ~Task.cancelled & (Task.status == TaskStatus.FORMING))
                 .returning(Task.images_total)
                 .execute()
             )
             if not counted:
-                raise _refusal(task_id, "given images", "forming")
+                raise _refusal(task_id, "given images", TaskStatus.FORMING)
             first = counted[0].images_total - len(files) + 1
             rows = [
                 {"id": image_id, "task": task_id, "name": name, "size": size, "position": first + n}
@@ -93,7 +88,7 @@ def add_images(store: ImageStore, task_id: UUID, files: Sequence[tuple[Path, int
     return sorted(images, key=lambda image: image.position)
 
 
-def _begin_run(task_id: UUID, from_status: str, images: Field, action: str) -> Task:
+def _begin_run(task_id: UUID, from_status: TaskStatus, images: Field, action: str) -> Task:
     """Move the task to processing in one statement; the pipeline then queues its images.
 
     Costs the same whatever the task's size: no image row is touched here. The run's images
@@ -102,7 +97,7 @@ def _begin_run(task_id: UUID, from_status: str, images: Field, action: str) -> T
     """
     moved = list(
         Task.update(
-            status="processing",
+            status=TaskStatus.PROCESSING,
             remaining=images,
             run=Task.run + 1,
             queued_through=0,
@@ -125,12 +120,12 @@ def _begin_run(task_id: UUID, from_status: str, images: Field, action: str) -> T
 
 def start_task(task_id: UUID) -> Task:
     """Move a forming task with at least one image to processing; returns the task as it now is."""
-    return _begin_run(task_id, "forming", Task.images_total, "started")
+    return _begin_run(task_id, TaskStatus.FORMING, Task.images_total, "started")
 
 
 def retry_task(task_id: UUID) -> Task:
     """Re-run only the failed images of a failed task; done images keep their faces."""
-    return _begin_run(task_id, "failed", Task.images_failed, "retried")
+    return _begin_run(task_id, TaskStatus.FAILED, Task.images_failed, "retried")
 
 
 def cancel_task(task_id: UUID, lock_timeout_s: float = 5.0) -> None:
@@ -153,7 +148,7 @@ def cancel_task(task_id: UUID, lock_timeout_s: float = 5.0) -> None:
                 .execute()
             )
     except OperationalError as error:
-        # peewee wraps the driver's error; 55P03 (lock_not_available) is the timeout, others are outages.
+        # A lock wait that timed out (55P03, lock_not_available) stays the driver's error (storage.db).
         if isinstance(getattr(error, "orig", None), LockNotAvailable):
             raise TaskBusy(f"a worker is still starting the task's detector calls after {lock_timeout_s:g} s") from None
         raise
@@ -167,7 +162,7 @@ def purge_cancelled(task_id: UUID) -> bool:
     Returns True when the rows are gone; the caller then removes the files. False means
     an image is still being processed: its worker purges the task when it lets go.
     """
-    busy = Image.select().where((Image.task == task_id) & (Image.status == "processing"))
+    busy = Image.select().where((Image.task == task_id) & (Image.status == ImageStatus.PROCESSING))
     deleted = (
         Task.delete()
         .where((Task.id == task_id) & Task.cancelled & ~fn.EXISTS(busy))

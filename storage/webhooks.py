@@ -8,12 +8,13 @@ from peewee import fn
 
 from storage.models import Task
 from storage.reports import with_owner
+from storage.statuses import FINAL
 
 
 def pending_delivery(task_id: UUID, run: int) -> Task | None:
     """The task, if its run ``run`` ended, has a callback and its webhook is not delivered yet."""
     return with_owner().where(
-        (Task.id == task_id) & ~Task.cancelled & (Task.run == run) & Task.status.in_(("completed", "failed"))
+        (Task.id == task_id) & ~Task.cancelled & (Task.run == run) & Task.status.in_(FINAL)
         & Task.callback_url.is_null(False) & Task.webhook_delivered_at.is_null()
     ).first()
 

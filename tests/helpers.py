@@ -6,9 +6,8 @@ from typing import Any
 
 import falcon.testing
 
+from storage.statuses import FINAL
 from tests.harness import wait_until
-
-FINAL = ("completed", "failed")
 
 
 def create_task(client: falcon.testing.TestClient, name: str | None = None) -> dict[str, Any]:

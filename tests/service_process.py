@@ -15,10 +15,9 @@ import requests
 from bench.procs import children
 from facetasks_client.api import Api
 from service.processes import Child
+from storage.statuses import FINAL
 from tests.conftest import ROOT
 from tests.harness import answers, free_port, wait_until
-
-FINAL = ("completed", "failed")
 
 
 class ServiceProcess:

@@ -58,7 +58,7 @@ def test_boxes_and_labels_are_drawn_at_the_faces(client, workers, fresh_emulator
             assert distance(drawn.getpixel((x, y)), color) < 60, (f, x, y)
         # Inside the box, away from its edges and its label, the picture is untouched.
         assert distance(drawn.getpixel((right - 6, bottom - 6)), plain.getpixel((right - 6, bottom - 6))) < 12
-    assert [label(f) for f in people["faces"]] == ["female · 28", "male · 42", "unknown · 30"]
+    assert [label(f["gender"], f["age"]) for f in people["faces"]] == ["female · 28", "male · 42", "unknown · 30"]
 
     empty = client.simulate_get(f"{base}/{room['id']}/annotated")
     assert empty.status_code == 200

@@ -11,9 +11,10 @@ from datetime import UTC
 import pytest
 from falcon import inspect
 
-from storage.db import db
+from storage.db import db, init_db
 from storage.housekeeping import last_sweep, record_sweep
-from tests.conftest import build_client
+from tests.conftest import DATABASE_URL, build_client
+from tests.harness import free_port
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
@@ -47,6 +48,31 @@ def test_health_reports_every_dependency_and_the_last_housekeeping_sweep(client)
         "status": "ok", "postgres": "ok", "rabbitmq": "ok", "store": "ok",
         "housekeeping_last_sweep_at": swept.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+@pytest.fixture
+def postgres_gone(client):
+    """The client, its database moved to a port nothing listens on until the test ends."""
+    init_db(f"postgresql://postgres@127.0.0.1:{free_port('127.0.0.1')}/facetasks_gone")
+    yield client
+    init_db(DATABASE_URL, max_connections=16)
+
+
+def test_an_unreachable_postgresql_is_a_503_database_unavailable(postgres_gone):
+    result = postgres_gone.simulate_get("/api/v1/tasks")
+
+    assert result.status_code == 503
+    assert result.json == {
+        "title": "Database unavailable", "description": "PostgreSQL is unreachable; try again shortly."
+    }
+
+
+def test_health_says_postgresql_is_unavailable_in_its_own_words(postgres_gone):
+    result = postgres_gone.simulate_get("/health")
+
+    assert result.status_code == 503
+    assert result.json["postgres"] == "unavailable" and result.json["housekeeping_last_sweep_at"] is None
+    assert re.fullmatch(r"Unreachable: postgres\. PostgreSQL: \S.*\.", result.json["description"])
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 from PIL import Image
 
 from detectors.classify import Classifier
-from tools.evaluate import iou
 from tools.hog import HogDetector
+from tools.overlap import iou
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

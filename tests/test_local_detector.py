@@ -18,7 +18,7 @@ from detectors.base import BadImageError, Face
 from detectors.centerface import MODEL_PATH, MODEL_SHA256, load_session
 from detectors.local import HOG_SHAPE, LocalDetector, hog_boxes
 from detectors.second_look import second_look
-from tools.evaluate import iou
+from tools.overlap import iou
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from detectors.local import HOG_SHAPE, BoxShape, LocalDetector, hog_boxes
-from tools.evaluate import iou
+from tools.overlap import best_pairs, iou
 
 Box = tuple[float, float, float, float]
 
@@ -64,20 +64,8 @@ def pairs(labels: dict[str, list[Box]], folder: Path, detector: LocalDetector) -
     matched = []
     for name, labelled in labels.items():
         detected = detected_boxes(detector, (folder / name).read_bytes())
-        candidates = sorted(
-            (
-                (iou(label, reshaped(box, HOG_SHAPE)), i, j)
-                for i, label in enumerate(labelled)
-                for j, box in enumerate(detected)
-            ),
-            reverse=True,
-        )
-        used_labels, used_boxes = set(), set()
-        for overlap, i, j in candidates:
-            if overlap >= 0.3 and i not in used_labels and j not in used_boxes:
-                used_labels.add(i)
-                used_boxes.add(j)
-                matched.append((labelled[i], detected[j]))
+        found = best_pairs(labelled, [reshaped(box, HOG_SHAPE) for box in detected])
+        matched.extend((labelled[i], detected[j]) for i, j in found)
     return matched
 
 

@@ -35,45 +35,21 @@ from pathlib import Path
 from typing import Any
 
 from detectors.base import Detector, Face
+from tools.overlap import best_pairs
 
 DETECTORS = ("local", "hog")
 PACKAGE_LABELS = Path(__file__).parent.parent / "evaluation" / "labels.json"
 
-MIN_IOU = 0.3
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two ``[x, y, width, height]`` boxes (0.0 when disjoint)."""
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    intersection = width * height
-    return intersection / (a[2] * a[3] + b[2] * b[3] - intersection)
-
 
 def match(labelled: list[dict[str, Any]], faces: list[Face]) -> list[tuple[dict[str, Any], Face]]:
-    """Pair labelled faces with detections of IoU >= 0.3, best overlaps first, one-to-one.
+    """Pair labelled faces with detections (``tools.overlap.best_pairs``: IoU >= 0.3, best first, one-to-one).
 
     Ignored faces are paired too (so that their detections are not false positives), and so is every
     detection left over whose centre lies in an ignored face's box.
     """
-    candidates = sorted(
-        (
-            (iou(label["bbox"], (face.x, face.y, face.width, face.height)), i, j)
-            for i, label in enumerate(labelled)
-            for j, face in enumerate(faces)
-        ),
-        reverse=True,
-    )
-    pairs, used_labels, used_faces = [], set(), set()
-    for overlap, i, j in candidates:
-        if overlap < MIN_IOU:
-            break
-        if i not in used_labels and j not in used_faces:
-            used_labels.add(i)
-            used_faces.add(j)
-            pairs.append((labelled[i], faces[j]))
+    found = best_pairs([label["bbox"] for label in labelled], [(f.x, f.y, f.width, f.height) for f in faces])
+    pairs = [(labelled[i], faces[j]) for i, j in found]
+    used_faces = {j for _, j in found}
     ignored = [label for label in labelled if label.get("ignore")]
     for j, face in enumerate(faces):
         if j in used_faces:
