@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         report.chart(results, json_path.with_suffix(".png"))
     except ImportError:
         results["chart"] = None
-        print("[bench] matplotlib is not installed: no chart (pip install -e '.[bench]')", flush=True)
+        print("[bench] matplotlib is not installed: no chart (pip install '.[bench]')", flush=True)
         report.write_json(results, json_path)
     print(report.table(results), flush=True)
     return 0 if ok else 1

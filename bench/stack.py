@@ -171,6 +171,8 @@ class ServiceStack:
             FACECLOUD_PASSWORD=EMULATOR_PASSWORD,
             LOG_LEVEL="info",
             PYTHONUNBUFFERED="1",
+            # The service's packages come from this tree (nothing installs them).
+            PYTHONPATH=str(ROOT),
             WORKER_METRICS_HOST="127.0.0.1",
             WORKER_METRICS_PORT=str(free_port()),
             dramatiq_prom_db=str(metrics_dir),

@@ -159,6 +159,8 @@ def service_env(storage_dir: Path, emulator: Emulator, **extra: str) -> dict[str
         RETRY_MAX_BACKOFF_MS="400",
         LOG_LEVEL="info",
         PYTHONUNBUFFERED="1",
+        # The service's packages come from this tree (nothing installs them), whatever folder a process runs in.
+        PYTHONPATH=str(ROOT),
         # Dramatiq's metrics fork: a port and a multiprocess folder of this instance's own.
         WORKER_METRICS_HOST="127.0.0.1",
         WORKER_METRICS_PORT=str(free_port()),
