@@ -27,8 +27,9 @@ from bench.client import ApiClient
 from bench.config import Sizes
 from bench.context import Context
 from bench.scenarios import SCENARIOS
-from bench.stack import BENCH_NAME, ROOT, EmulatorProcess, Resources, ServiceStack
+from bench.stack import BENCH_NAME, ROOT, ServiceStack
 from tests.harness import Children, free_port
+from tests.testbed import EmulatorProcess, Resources
 
 RESULTS_DIR = ROOT / "bench" / "results"
 

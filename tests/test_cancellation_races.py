@@ -19,12 +19,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.stack import EmulatorProcess
 from storage.db import db
 from storage.models import Task
 from tests.conftest import ROOT, Workers, service_env
 from tests.harness import Children, wait_until
 from tests.helpers import create_task, upload
+from tests.testbed import EmulatorProcess
 from tools.emulator_faces import face, make_jpeg
 
 RACES = 80
@@ -37,8 +37,7 @@ def racing(database, vhost, storage_dir, tmp_path_factory) -> Iterator[tuple[Emu
     children = Children(folder, cwd=ROOT)
     try:
         emu = EmulatorProcess(children).start()
-        env = service_env(storage_dir, emu, FACECLOUD_EMAIL=emu.email, FACECLOUD_PASSWORD=emu.password,
-                          LOG_LEVEL="debug")
+        env = service_env(storage_dir, emu, LOG_LEVEL="debug")
         workers = Workers(env, folder / "workers.log", processes=2, threads=4).start()
         yield emu, workers
         workers.stop()

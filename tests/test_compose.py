@@ -29,7 +29,7 @@ import psycopg2
 import pytest
 import requests
 
-from config.settings import Settings
+from config.settings import Settings, without_settings
 from service.processes import Child
 from service.run import api_command, housekeeping_command, worker_command
 from tests.harness import free_port, wait_until
@@ -376,7 +376,7 @@ def test_the_emulator_container_runs_the_development_tools_mounted_from_the_chec
 
 def _run_migrate(services: dict[str, dict[str, Any]], database_url: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, *_python_m(services["migrate"]["command"])]
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**without_settings(os.environ), "DATABASE_URL": database_url}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -412,7 +412,7 @@ def api_port(migrated_database: tuple[str, str], vhost: str, tmp_path: Path) -> 
     """The API started with ``api_command`` (the container's command, but on a free local port)."""
     port = free_port()
     env = {
-        **os.environ, "DATABASE_URL": migrated_database[0], "RABBITMQ_URL": vhost,
+        **without_settings(os.environ), "DATABASE_URL": migrated_database[0], "RABBITMQ_URL": vhost,
         "STORAGE_DIR": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "error",
     }
     api = Child("api", api_command(), env, log=tmp_path / "api.log", cwd=ROOT).start()
