@@ -29,6 +29,8 @@ TEST_VHOST = RESOURCES.name
 DATABASE_URL = RESOURCES.database_url
 RABBITMQ_URL = RESOURCES.rabbitmq_url
 MAX_IMAGE_BYTES = 256 * 1024
+# Housekeeping that acts within seconds: for the tests that lose messages or kill workers on purpose.
+QUICK_HOUSEKEEPING = {"HOUSEKEEPING_INTERVAL_S": "1", "UNSENT_AFTER_S": "2", "STALE_CLAIM_S": "5"}
 
 
 def messages_in_queues(*queues: str, vhost: str = TEST_VHOST) -> int:
@@ -73,9 +75,11 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def fresh_emulator(emulator: Emulator) -> Emulator:
+def fresh_emulator(emulator: Emulator) -> Iterator[Emulator]:
+    """The session's emulator with no latency, failures or counts from earlier tests, nor left for later ones."""
     emulator.reset()
-    return emulator
+    yield emulator
+    emulator.reset()
 
 
 @pytest.fixture
@@ -158,6 +162,6 @@ def proxy(s3: S3Server) -> Iterator[TcpProxy]:
 # Per module, so no test module's workers (or their housekeeping) act on another's tasks.
 @pytest.fixture(scope="module")
 def workers(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory) -> Iterator[Workers]:
-    env = service_env(storage_dir, emulator, HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5")
+    env = service_env(storage_dir, emulator, **QUICK_HOUSEKEEPING)
     with Workers(env, tmp_path_factory.mktemp("workers") / "workers.log") as running:
         yield running

@@ -34,6 +34,7 @@ from service.processes import Child
 from service.run import api_command, housekeeping_command, worker_command
 from tests.harness import free_port, wait_until
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
+from tests.testbed import drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -390,11 +391,7 @@ def migrated_database(services: dict[str, dict[str, Any]]) -> Iterator[tuple[str
         assert first.returncode == 0, first.stderr
         yield url, first.stderr
     finally:
-        conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+        drop_database(name)
 
 
 def test_the_migrate_command_creates_a_missing_database_and_is_safe_to_run_again(

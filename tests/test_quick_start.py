@@ -18,7 +18,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from bench.procs import children
@@ -26,6 +25,7 @@ from config.settings import without_settings
 from service.processes import Child
 from tests.conftest import RABBITMQ_URL, ROOT
 from tests.harness import answers, free_port, wait_until
+from tests.testbed import drop_database
 
 VENV = Path(sys.executable).parent.parent
 DATABASE = f"facetasks_quick_start_{os.getpid()}"
@@ -36,11 +36,7 @@ START_S = 90
 def fresh_database() -> Iterator[str]:
     """The name of a database that does not exist yet (make run creates it), dropped afterwards."""
     yield DATABASE
-    conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    conn.close()
+    drop_database(DATABASE)
 
 
 def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into_a_csv(

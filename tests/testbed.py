@@ -22,6 +22,7 @@ import psycopg2
 import psycopg2.errors
 import requests
 from peewee import OperationalError
+from psycopg2 import sql
 
 from config.settings import without_settings
 from service.processes import Child
@@ -42,6 +43,23 @@ TRUNCATE_ATTEMPTS = 10
 def rabbitmqctl(*args: str, check: bool = True) -> str:
     return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, text=True,
                           timeout=120).stdout
+
+
+def drop_database(name: str) -> None:
+    """Drop the local server's database ``name`` if it exists, whoever is still connected to it."""
+    with _maintenance() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def _maintenance() -> Iterator[psycopg2.extensions.cursor]:
+    conn = psycopg2.connect(MAINTENANCE_URL, connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    finally:
+        conn.close()
 
 
 class Resources:
@@ -65,15 +83,15 @@ class Resources:
 
     def create_database(self, max_connections: int) -> None:
         """The database, migrated, and this process's connection pool (``storage.db.db``) bound to it."""
-        self._drop_database()
-        with self._maintenance() as cur:
-            cur.execute(f"CREATE DATABASE {self.name}")
+        drop_database(self.name)
+        with _maintenance() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
         migrate(init_db(self.database_url, max_connections=max_connections))
 
     def drop_database(self) -> None:
         with contextlib.suppress(Exception):  # a pool never bound has nothing to close
             db.close_all()
-        self._drop_database()
+        drop_database(self.name)
 
     def create_vhost(self) -> None:
         self.drop_vhost()
@@ -101,19 +119,6 @@ class Resources:
                     raise
                 time.sleep(0.1 * attempt)
 
-    def _drop_database(self) -> None:
-        with self._maintenance() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-
-    @contextlib.contextmanager
-    def _maintenance(self) -> Iterator[psycopg2.extensions.cursor]:
-        conn = psycopg2.connect(MAINTENANCE_URL, connect_timeout=5)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                yield cur
-        finally:
-            conn.close()
 
 
 def service_env(resources: Resources, storage_dir: Path, emulator_url: str, **extra: str) -> dict[str, str]:
