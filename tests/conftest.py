@@ -14,6 +14,7 @@ from dramatiq.common import dq_name
 from actors.broker import make_broker
 from actors.messages import Pipeline
 from api.app import Parts, create_app
+from config.settings import LOCAL_THREADS
 from service.processes import Child
 from service.run import housekeeping_command, worker_command
 from storage.files import FileStore
@@ -29,6 +30,8 @@ TEST_VHOST = RESOURCES.name
 DATABASE_URL = RESOURCES.database_url
 RABBITMQ_URL = RESOURCES.rabbitmq_url
 MAX_IMAGE_BYTES = 256 * 1024
+# The detectors the workers can run: the FaceCloud emulator (every test's) and the local model (the default).
+DETECTORS = ("facecloud", "local")
 # Housekeeping that acts within seconds: for the tests that lose messages or kill workers on purpose.
 QUICK_HOUSEKEEPING = {"HOUSEKEEPING_INTERVAL_S": "1", "UNSENT_AFTER_S": "2", "STALE_CLAIM_S": "5"}
 
@@ -159,9 +162,16 @@ def proxy(s3: S3Server) -> Iterator[TcpProxy]:
     link.stop()
 
 
-# Per module, so no test module's workers (or their housekeeping) act on another's tasks.
-@pytest.fixture(scope="module")
-def workers(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory) -> Iterator[Workers]:
-    env = service_env(storage_dir, emulator, **QUICK_HOUSEKEEPING)
-    with Workers(env, tmp_path_factory.mktemp("workers") / "workers.log") as running:
+# Per module, so no test module's workers (or their housekeeping) act on another's tasks. Their detector is the
+# FaceCloud emulator; a test that must hold for the default detector too asks for both with
+# ``@pytest.mark.parametrize("workers", DETECTORS, indirect=True)`` (the module's tests run with one set of
+# workers at a time, so no image reaches the other detector).
+@pytest.fixture(scope="module", params=["facecloud"])
+def workers(
+    request: pytest.FixtureRequest, database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory
+) -> Iterator[Workers]:
+    env = service_env(storage_dir, emulator, DETECTOR=request.param, **QUICK_HOUSEKEEPING)
+    # The local model computes under a lock: one process with LOCAL_THREADS loads it once and keeps it busy.
+    processes, threads = (2, 4) if request.param == "facecloud" else (1, LOCAL_THREADS)
+    with Workers(env, tmp_path_factory.mktemp("workers") / "workers.log", processes, threads) as running:
         yield running
