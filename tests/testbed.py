@@ -150,6 +150,15 @@ def service_env(resources: Resources, storage_dir: Path, emulator_url: str, **ex
     return env
 
 
+def client_env(**extra: str) -> dict[str, str]:
+    """The environment of a command-line run (``.venv/bin/facetasks``), ``extra`` on top: nothing of the caller's
+    service settings (the command line reads API_USERNAME and API_PASSWORD too) nor of its own ``FACETASKS_*``
+    variables (a developer's FACETASKS_URL or FACETASKS_KEY would aim it elsewhere or sign it in)."""
+    env = {name: value for name, value in without_settings(os.environ).items() if not name.startswith("FACETASKS_")}
+    env.update(extra)
+    return env
+
+
 class EmulatorProcess:
     """``python -m tools.emulator`` on a free port, in a process of its own (so the moment a call arrives does
     not wait for the caller's own work); latency switchable over HTTP."""
