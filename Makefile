@@ -76,4 +76,4 @@ lint: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .import_linter_cache
+	rm -rf $(VENV) data .pytest_cache .import_linter_cache build
