@@ -53,8 +53,8 @@ class ServiceStack:
 
     def env(self, **extra: str) -> dict[str, str]:
         """The service's environment (tests.testbed.service_env) on the benchmark's database, vhost and port."""
-        return service_env(self.resources, self.storage_dir, self.emulator_url, HOST="127.0.0.1",
-                           PORT=str(self.port), **extra)
+        return service_env(self.resources, self.storage_dir, self.emulator_url,
+                           **{"HOST": "127.0.0.1", "PORT": str(self.port), **extra})
 
     def start_api(self, **extra: str) -> None:
         env = self.env(**extra)

@@ -32,6 +32,9 @@ RABBITMQ_URL = RESOURCES.rabbitmq_url
 MAX_IMAGE_BYTES = 256 * 1024
 # The detectors the workers can run: the FaceCloud emulator (every test's) and the local model (the default).
 DETECTORS = ("facecloud", "local")
+# A detector call given up after 2 s and retried within milliseconds, 4 tries in all.
+QUICK_RETRIES = {"FACECLOUD_TIMEOUT_S": "2", "DETECT_MAX_RETRIES": "3", "RETRY_MIN_BACKOFF_MS": "50",
+                 "RETRY_MAX_BACKOFF_MS": "400"}
 # Housekeeping that acts within seconds: for the tests that lose messages or kill workers on purpose.
 QUICK_HOUSEKEEPING = {"HOUSEKEEPING_INTERVAL_S": "1", "UNSENT_AFTER_S": "2", "STALE_CLAIM_S": "5"}
 
@@ -106,9 +109,8 @@ def client(clean_db: None, storage_dir: Path, pipeline: Pipeline) -> falcon.test
 
 def service_env(storage_dir: Path, emulator: Emulator | EmulatorProcess, **extra: str) -> dict[str, str]:
     """The environment the service's own processes get in tests: quick to give up on the emulator and quick
-    to retry."""
-    return testbed_env(RESOURCES, storage_dir, emulator.url, FACECLOUD_TIMEOUT_S="2", DETECT_MAX_RETRIES="3",
-                       RETRY_MIN_BACKOFF_MS="50", RETRY_MAX_BACKOFF_MS="400", **extra)
+    to retry, unless ``extra`` says otherwise."""
+    return testbed_env(RESOURCES, storage_dir, emulator.url, **{**QUICK_RETRIES, **extra})
 
 
 class Workers:
