@@ -13,9 +13,10 @@
 ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm
 
 # ---- build: a virtualenv with the runtime dependencies exactly as requirements.lock pins them, each
-# checked against its sha256 (this layer is rebuilt only when the lock changes), then the app installed into
-# it as a wheel. Every dependency ships manylinux wheels (psycopg2-binary, pillow, numpy, onnxruntime,
-# dlib-bin): no compiler is needed.
+# checked against its sha256 (this layer is rebuilt only when the lock changes). Every dependency ships
+# manylinux wheels (psycopg2-binary, pillow, numpy, onnxruntime, dlib-bin): no compiler is needed. The service
+# itself is not installed into it (pyproject.toml installs dependencies only): it runs from its tree, copied
+# below.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -24,29 +25,15 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
 COPY requirements.lock ./
-RUN pip install --require-hashes --only-binary=:all: -r requirements.lock
-COPY pyproject.toml ./
-# The packages, floor first (pyproject.toml's [tool.importlinter] gives the order); not the command line
-# (client/, a distribution of its own), which nothing in the service imports, nor the development tools (tools/:
-# the FaceCloud emulator, the HOG detector, the evaluation), which nothing in the service imports either.
-COPY config ./config
-COPY storage ./storage
-COPY detectors ./detectors
-COPY reach ./reach
-COPY representations ./representations
-COPY actors ./actors
-COPY api ./api
-COPY service ./service
-# The app goes into the virtualenv (no second copy of the sources), then the installers leave it.
-# setuptools builds the wheel (the build stage's only unpinned package; it is not in the image).
-RUN pip install --upgrade setuptools wheel \
-    && pip install --no-deps --no-build-isolation . \
+# The installers leave the virtualenv once it is filled.
+RUN pip install --require-hashes --only-binary=:all: -r requirements.lock \
     && pip uninstall --yes pip setuptools wheel \
     && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf '{}' +
 
-# ---- runtime: the base image and the virtualenv, nothing else.
+# ---- runtime: the base image, the virtualenv and the service's tree, nothing else.
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/opt/facetasks \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     STORAGE_DIR=/data/images \
@@ -64,6 +51,18 @@ RUN python -m pip uninstall --yes pip setuptools wheel \
     && chown -R facetasks:facetasks /data
 
 COPY --from=build /opt/venv /opt/venv
+# The service's tree (PYTHONPATH above), its packages floor first (pyproject.toml's [tool.importlinter] gives
+# the order), owned by root so the service cannot change its own code. Not the command line (client/, a
+# distribution of its own), which nothing in the service imports, nor the development tools (tools/: the
+# FaceCloud emulator, the HOG detector, the evaluation), which nothing in the service imports either.
+COPY config /opt/facetasks/config
+COPY storage /opt/facetasks/storage
+COPY detectors /opt/facetasks/detectors
+COPY reach /opt/facetasks/reach
+COPY representations /opt/facetasks/representations
+COPY actors /opt/facetasks/actors
+COPY api /opt/facetasks/api
+COPY service /opt/facetasks/service
 
 WORKDIR /home/facetasks
 USER facetasks

@@ -9,13 +9,14 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 install: $(STAMP)
 
-## The runtime dependencies exactly as requirements.lock pins them (hashes checked), then the service
-## itself and its development tools, then the command line (client/, its own distribution: .venv/bin/facetasks).
+## The runtime dependencies exactly as requirements.lock pins them (hashes checked), then the development
+## tools (the root project installs dependencies only: the service runs from this tree), then the command line
+## (client/, its own distribution: .venv/bin/facetasks).
 $(STAMP): pyproject.toml client/pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet --require-hashes -r requirements.lock
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet '.[dev]'
 	$(PIP) install --quiet -e ./client
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -46,7 +47,7 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_ARGS)
 
 $(BENCH_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check '.[bench]'
 	rm -f $(VENV)/.bench-*
 	touch $@
 
@@ -75,4 +76,4 @@ lint: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .import_linter_cache
+	rm -rf $(VENV) data .pytest_cache .import_linter_cache build

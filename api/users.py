@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import falcon
 
@@ -11,8 +10,8 @@ from api.authentication import principal_of, require_admin
 from api.keys import Credentials, new_key
 from api.names import checked_name
 from api.params import json_object
-from representations.serialize import timestamp
-from storage.models import USER_ROLES, User
+from representations.accounts import issued_key_json, key_json, user_json
+from storage.models import USER_ROLES
 from storage.principals import (
     BootstrapUser,
     KeyInfo,
@@ -31,20 +30,6 @@ from storage.principals import (
 # A user name goes into Basic auth (no colon) and into URLs (no slash, no space).
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 USER_NAME_RULE = "1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
-
-
-def user_json(user: User) -> dict[str, Any]:
-    return {"name": user.name, "role": user.role, "created_at": timestamp(user.created_at)}
-
-
-def key_json(key: KeyInfo) -> dict[str, Any]:
-    return {
-        "id": key.key_id,
-        "name": key.name,
-        "user": key.user_name,
-        "created_at": timestamp(key.created_at),
-        "last_used_at": timestamp(key.last_used_at),
-    }
 
 
 def _bad(description: str) -> falcon.HTTPBadRequest:
@@ -114,8 +99,7 @@ class Keys:
         stored = create_key(user, key_id, name, self.credentials.hash(key))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/keys/{key_id}"
-        resp.media = {"id": key_id, "name": name, "user": user.name, "key": key,
-                      "created_at": timestamp(stored.created_at)}
+        resp.media = issued_key_json(KeyInfo(key_id, name, user.name, stored.created_at, None), key)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         principal = principal_of(req)

@@ -27,8 +27,9 @@ from bench.client import ApiClient
 from bench.config import Sizes
 from bench.context import Context
 from bench.scenarios import SCENARIOS
-from bench.stack import BENCH_NAME, ROOT, EmulatorProcess, Resources, ServiceStack
+from bench.stack import BENCH_NAME, ROOT, ServiceStack
 from tests.harness import Children, free_port
+from tests.testbed import EmulatorProcess, Resources
 
 RESULTS_DIR = ROOT / "bench" / "results"
 
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         report.chart(results, json_path.with_suffix(".png"))
     except ImportError:
         results["chart"] = None
-        print("[bench] matplotlib is not installed: no chart (pip install -e '.[bench]')", flush=True)
+        print("[bench] matplotlib is not installed: no chart (pip install '.[bench]')", flush=True)
         report.write_json(results, json_path)
     print(report.table(results), flush=True)
     return 0 if ok else 1

@@ -12,9 +12,10 @@ from typing import Any
 from bench.client import ApiClient
 from bench.config import Sizes
 from bench.meter import CpuMeter
-from bench.stack import EmulatorProcess, Resources, ServiceStack
+from bench.stack import ServiceStack
 from storage.db import db
 from tests.harness import Children
+from tests.testbed import EmulatorProcess, Resources
 
 
 @dataclass

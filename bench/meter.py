@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import psycopg2
 
 from bench import procs
-from bench.stack import MAINTENANCE_URL
+from tests.testbed import MAINTENANCE_URL
 
 Snapshot = dict[str, dict[int, int]]
 

@@ -4,106 +4,69 @@ FaceCloud emulator over real HTTP, the app built from real parts, and real worke
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import falcon.testing
-import psycopg2
-import psycopg2.errors
 import pytest
 from dramatiq.common import dq_name
-from peewee import OperationalError
 
 from actors.broker import make_broker
 from actors.messages import Pipeline
 from api.app import Parts, create_app
-from config.settings import without_settings
+from config.settings import LOCAL_THREADS
 from service.processes import Child
 from service.run import housekeeping_command, worker_command
-from storage.db import db, init_db
 from storage.files import FileStore
-from storage.migrate import migrate
-from tests.harness import free_port, wait_until
+from tests.harness import wait_until
 from tests.object_store import S3Server, TcpProxy
+from tests.testbed import EMULATOR_EMAIL, EMULATOR_PASSWORD, ROOT, EmulatorProcess, Resources, rabbitmqctl
+from tests.testbed import service_env as testbed_env
 from tools.emulator import Emulator
 
 # Named per run, so two runs on one machine (a developer's and CI's) never share state.
-TEST_DB = f"facetasks_test_{os.getpid()}"
-TEST_VHOST = TEST_DB
-DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{TEST_DB}"
-RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}"
-EMULATOR_EMAIL = "tests@example.com"
-EMULATOR_PASSWORD = "s3cret-pass"
+RESOURCES = Resources(f"facetasks_test_{os.getpid()}")
+TEST_VHOST = RESOURCES.name
+DATABASE_URL = RESOURCES.database_url
+RABBITMQ_URL = RESOURCES.rabbitmq_url
 MAX_IMAGE_BYTES = 256 * 1024
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _rabbitmqctl(*args: str, check: bool = True) -> str:
-    return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, text=True, timeout=60).stdout
+# The detectors the workers can run: the FaceCloud emulator (every test's) and the local model (the default).
+DETECTORS = ("facecloud", "local")
+# A detector call given up after 2 s and retried within milliseconds, 4 tries in all.
+QUICK_RETRIES = {"FACECLOUD_TIMEOUT_S": "2", "DETECT_MAX_RETRIES": "3", "RETRY_MIN_BACKOFF_MS": "50",
+                 "RETRY_MAX_BACKOFF_MS": "400"}
+# Housekeeping that acts within seconds: for the tests that lose messages or kill workers on purpose.
+QUICK_HOUSEKEEPING = {"HOUSEKEEPING_INTERVAL_S": "1", "UNSENT_AFTER_S": "2", "STALE_CLAIM_S": "5"}
 
 
 def messages_in_queues(*queues: str, vhost: str = TEST_VHOST) -> int:
     """Messages in these queues and their delay queues (retries waiting for their time): ready, or
     delivered and not yet acknowledged."""
-    listed = _rabbitmqctl("list_queues", "-p", vhost, "name", "messages", "--no-table-headers").split("\n")
+    listed = rabbitmqctl("list_queues", "-p", vhost, "name", "messages", "--no-table-headers").split("\n")
     wanted = {*queues, *(dq_name(queue) for queue in queues)}
     return sum(int(count) for name, count in (line.split() for line in listed if line.strip()) if name in wanted)
 
 
 @pytest.fixture(scope="session")
 def database() -> Iterator[None]:
-    conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {TEST_DB}")
-    conn.close()
-    migrate(init_db(DATABASE_URL, max_connections=16))
+    RESOURCES.create_database(max_connections=16)
     yield
-    db.close_all()
-    conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")
-    conn.close()
+    RESOURCES.drop_database()
 
 
 @pytest.fixture(scope="session")
 def vhost() -> Iterator[str]:
-    _rabbitmqctl("delete_vhost", TEST_VHOST, check=False)
-    _rabbitmqctl("add_vhost", TEST_VHOST)
-    _rabbitmqctl("set_permissions", "-p", TEST_VHOST, "guest", ".*", ".*", ".*")
+    RESOURCES.create_vhost()
     yield RABBITMQ_URL
-    _rabbitmqctl("delete_vhost", TEST_VHOST, check=False)
+    RESOURCES.drop_vhost()
 
 
 @pytest.fixture
 def clean_db(database: None) -> Iterator[None]:
     """An empty database for the test, whatever earlier modules' services left behind."""
-    _empty_tables()
+    RESOURCES.truncate()
     yield
-    _empty_tables()
-
-
-def _empty_tables(attempts: int = 10) -> None:
-    # Workers still busy with a test's tasks lock the tables in another order than TRUNCATE …
-    # CASCADE does; PostgreSQL ends such a deadlock by failing one side: try again once that
-    # worker's transaction had a moment to end.
-    for attempt in range(1, attempts + 1):
-        try:
-            with db.connection_context():
-                db.execute_sql("TRUNCATE tasks, api_keys CASCADE")
-                # Users a test made would close the API for the next test (tests/test_users_and_keys.py).
-                db.execute_sql("DELETE FROM users WHERE NOT bootstrap")
-            return
-        except OperationalError as error:
-            # Peewee raises its own error while handling the driver's.
-            if not isinstance(error.__context__, psycopg2.errors.DeadlockDetected) or attempt == attempts:
-                raise
-            time.sleep(0.1 * attempt)
+    RESOURCES.truncate()
 
 
 @pytest.fixture(scope="session")
@@ -118,9 +81,11 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def fresh_emulator(emulator: Emulator) -> Emulator:
+def fresh_emulator(emulator: Emulator) -> Iterator[Emulator]:
+    """The session's emulator with no latency, failures or counts from earlier tests, nor left for later ones."""
     emulator.reset()
-    return emulator
+    yield emulator
+    emulator.reset()
 
 
 @pytest.fixture
@@ -142,30 +107,10 @@ def client(clean_db: None, storage_dir: Path, pipeline: Pipeline) -> falcon.test
     return build_client(storage_dir, pipeline)
 
 
-def service_env(storage_dir: Path, emulator: Emulator, **extra: str) -> dict[str, str]:
-    """The environment the service's own processes get in tests."""
-    env = without_settings(os.environ)
-    env.update(
-        DATABASE_URL=DATABASE_URL,
-        RABBITMQ_URL=RABBITMQ_URL,
-        STORAGE_DIR=str(storage_dir),
-        DETECTOR="facecloud",
-        FACECLOUD_URL=emulator.url,
-        FACECLOUD_EMAIL=EMULATOR_EMAIL,
-        FACECLOUD_PASSWORD=EMULATOR_PASSWORD,
-        FACECLOUD_TIMEOUT_S="2",
-        DETECT_MAX_RETRIES="3",
-        RETRY_MIN_BACKOFF_MS="50",
-        RETRY_MAX_BACKOFF_MS="400",
-        LOG_LEVEL="info",
-        PYTHONUNBUFFERED="1",
-        # Dramatiq's metrics fork: a port and a multiprocess folder of this instance's own.
-        WORKER_METRICS_HOST="127.0.0.1",
-        WORKER_METRICS_PORT=str(free_port()),
-        dramatiq_prom_db=tempfile.mkdtemp(prefix="facetasks-metrics-"),
-    )
-    env.update(extra)
-    return env
+def service_env(storage_dir: Path, emulator: Emulator | EmulatorProcess, **extra: str) -> dict[str, str]:
+    """The environment the service's own processes get in tests: quick to give up on the emulator and quick
+    to retry, unless ``extra`` says otherwise."""
+    return testbed_env(RESOURCES, storage_dir, emulator.url, **{**QUICK_RETRIES, **extra})
 
 
 class Workers:
@@ -219,9 +164,16 @@ def proxy(s3: S3Server) -> Iterator[TcpProxy]:
     link.stop()
 
 
-# Per module, so no test module's workers (or their housekeeping) act on another's tasks.
-@pytest.fixture(scope="module")
-def workers(database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory) -> Iterator[Workers]:
-    env = service_env(storage_dir, emulator, HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5")
-    with Workers(env, tmp_path_factory.mktemp("workers") / "workers.log") as running:
+# Per module, so no test module's workers (or their housekeeping) act on another's tasks. Their detector is the
+# FaceCloud emulator; a test that must hold for the default detector too asks for both with
+# ``@pytest.mark.parametrize("workers", DETECTORS, indirect=True)`` (the module's tests run with one set of
+# workers at a time, so no image reaches the other detector).
+@pytest.fixture(scope="module", params=["facecloud"])
+def workers(
+    request: pytest.FixtureRequest, database: None, vhost: str, storage_dir: Path, emulator: Emulator, tmp_path_factory
+) -> Iterator[Workers]:
+    env = service_env(storage_dir, emulator, DETECTOR=request.param, **QUICK_HOUSEKEEPING)
+    # The local model computes under a lock: one process with LOCAL_THREADS loads it once and keeps it busy.
+    processes, threads = (2, 4) if request.param == "facecloud" else (1, LOCAL_THREADS)
+    with Workers(env, tmp_path_factory.mktemp("workers") / "workers.log", processes, threads) as running:
         yield running

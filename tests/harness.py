@@ -4,7 +4,7 @@ servers taken down for a while.
 Shared by tests and bench (``bench`` imports it as ``tests.harness``, as it already imports
 ``tests.object_store``). It lives here, in ``tests/``, rather than in ``service/`` or a top-level
 package of its own because it is development code only: ``tests/`` is neither installed
-(pyproject's package list), nor in the import contract, nor copied into the image (the Dockerfile's
+(pyproject installs no package), nor in the import contract, nor copied into the image (the Dockerfile's
 COPY lines), so the image ships what runs and no service module can import this one and still
 start there. The child processes themselves are ``service.processes.Child``, which ``make run``'s
 supervisor uses too.

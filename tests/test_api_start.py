@@ -98,7 +98,7 @@ def test_two_concurrent_starts_give_exactly_one_202(client):
         assert codes == [202] + [409] * 7
 
 
-def test_uploads_racing_a_start_are_either_in_the_run_or_refused(client):
+def test_uploads_racing_a_start_are_either_in_the_run_or_refused(client, workers):
     task = create_task(client)
     upload(client, task["id"], make_jpeg(faces=[]), "first.jpg")
 

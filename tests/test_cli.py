@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import service_env
 from tests.service_process import ServiceProcess, serving
+from tests.testbed import client_env
 from tools.emulator_faces import face, make_jpeg
 
 FACETASKS = Path(sys.executable).with_name("facetasks")
@@ -29,7 +30,7 @@ def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterato
 def run(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
     """The installed console script with its output piped, as in a script or CI."""
     return subprocess.run([str(FACETASKS), "--url", service.url, *args], capture_output=True, text=True,
-                          timeout=120, check=False)
+                          env=client_env(), timeout=120, check=False)
 
 
 def photos(root: Path) -> Path:

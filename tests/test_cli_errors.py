@@ -4,7 +4,6 @@ the upload. Run as the installed console script against the real service (with B
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from tests.conftest import service_env
 from tests.harness import free_port
 from tests.service_process import ServiceProcess, serving
 from tests.test_cli import FACETASKS, task_id_of
+from tests.testbed import client_env
 from tools.emulator_faces import face, make_jpeg
 
 USER, PASSWORD = "alice", "wonderland-42"
@@ -34,9 +34,7 @@ def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterato
 
 
 def facetasks(*args: str, credentials: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACETASKS_", "API_"))}
-    if credentials:
-        env.update(FACETASKS_USER=USER, FACETASKS_PASSWORD=PASSWORD)
+    env = client_env(FACETASKS_USER=USER, FACETASKS_PASSWORD=PASSWORD) if credentials else client_env()
     return subprocess.run([str(FACETASKS), *args], capture_output=True, text=True, env=env, timeout=120)
 
 
@@ -136,7 +134,7 @@ def test_ctrl_c_during_the_upload_deletes_the_half_filled_task_and_says_so(servi
     photo = make_jpeg(faces=[])
     for i in range(2000):
         (folder / f"{i:04}.jpg").write_bytes(photo)
-    env = {**os.environ, "FACETASKS_USER": USER, "FACETASKS_PASSWORD": PASSWORD}
+    env = client_env(FACETASKS_USER=USER, FACETASKS_PASSWORD=PASSWORD)
     running = subprocess.Popen([str(FACETASKS), "--url", service.url, "analyze", str(folder), "--jobs", "1"],
                                stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     first = running.stderr.readline()

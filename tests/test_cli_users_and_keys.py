@@ -3,7 +3,6 @@ API process with a bootstrap pair."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import without_settings
 from tests.conftest import service_env
 from tests.test_users_and_keys import ROOT_PAIR, Api
+from tests.testbed import client_env
 from tools.emulator import Emulator
 
 FACETASKS = Path(sys.executable).with_name("facetasks")
@@ -38,9 +37,7 @@ def api(service: Api, clean_db: None) -> Api:
 
 def run(api: Api, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
     """The console script with a clean environment: credentials only as given here."""
-    env = {name: value for name, value in without_settings(os.environ).items() if not name.startswith("FACETASKS_")}
-    if key:
-        env["FACETASKS_KEY"] = key
+    env = client_env(FACETASKS_KEY=key) if key else client_env()
     return subprocess.run([str(FACETASKS), "--url", api.url, *args], capture_output=True, text=True, env=env,
                           timeout=60, check=False)
 

@@ -29,11 +29,12 @@ import psycopg2
 import pytest
 import requests
 
-from config.settings import Settings
+from config.settings import Settings, without_settings
 from service.processes import Child
 from service.run import api_command, housekeeping_command, worker_command
 from tests.harness import free_port, wait_until
 from tests.private_services import PrivatePostgres, PrivateRabbitMQ
+from tests.testbed import drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -376,7 +377,7 @@ def test_the_emulator_container_runs_the_development_tools_mounted_from_the_chec
 
 def _run_migrate(services: dict[str, dict[str, Any]], database_url: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, *_python_m(services["migrate"]["command"])]
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**without_settings(os.environ), "DATABASE_URL": database_url}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -390,11 +391,7 @@ def migrated_database(services: dict[str, dict[str, Any]]) -> Iterator[tuple[str
         assert first.returncode == 0, first.stderr
         yield url, first.stderr
     finally:
-        conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+        drop_database(name)
 
 
 def test_the_migrate_command_creates_a_missing_database_and_is_safe_to_run_again(
@@ -412,7 +409,7 @@ def api_port(migrated_database: tuple[str, str], vhost: str, tmp_path: Path) -> 
     """The API started with ``api_command`` (the container's command, but on a free local port)."""
     port = free_port()
     env = {
-        **os.environ, "DATABASE_URL": migrated_database[0], "RABBITMQ_URL": vhost,
+        **without_settings(os.environ), "DATABASE_URL": migrated_database[0], "RABBITMQ_URL": vhost,
         "STORAGE_DIR": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "error",
     }
     api = Child("api", api_command(), env, log=tmp_path / "api.log", cwd=ROOT).start()
@@ -822,31 +819,34 @@ def test_the_image_runs_unprivileged_on_a_pinned_python_311_slim_without_install
     assert _dockerfile_instruction("USER") not in ("", "root", "0")
     assert "STORAGE_DIR=/data/images" in dockerfile
     assert _dockerfile_instruction("EXPOSE") == "8080"
-    # Dependencies are installed from the lock alone, hashes checked, before the sources are copied.
+    # Dependencies are installed from the lock alone, hashes checked, in the build stage; the sources reach the
+    # runtime stage only, beside the virtualenv, and nothing installs them (pyproject.toml is not even copied).
     assert "pip install --require-hashes --only-binary=:all: -r requirements.lock" in dockerfile
-    assert dockerfile.index("COPY requirements.lock") < dockerfile.index("COPY pyproject.toml")
-    assert dockerfile.index("COPY pyproject.toml") < dockerfile.index("COPY api")
-    runtime = dockerfile[dockerfile.rindex("FROM ${PYTHON_IMAGE}"):]
-    assert "COPY api" not in runtime and "COPY --from=build /opt/venv /opt/venv" in runtime
+    build, runtime = dockerfile.split("FROM ${PYTHON_IMAGE}", 2)[1:]
+    assert "COPY requirements.lock" in build and "COPY api" not in build
+    assert "COPY --from=build /opt/venv /opt/venv" in runtime and "COPY api" in runtime
+    assert "COPY pyproject.toml" not in dockerfile
     assert "pip uninstall --yes pip setuptools wheel" in runtime
 
 
 
-def test_the_image_copies_every_package_that_pyproject_installs_and_the_import_contract_orders() -> None:
-    """A package added to the layers (config, reach, representations...) must reach the image too; the command
-    line is a distribution of its own (client/pyproject.toml), in the contracts but not in the image; the
-    development tools (tools/) are in the contracts (nothing that ships imports them) but neither installed nor
-    in the image."""
+def test_the_image_runs_every_package_the_import_contract_orders_from_its_tree_and_pyproject_installs_none() -> None:
+    """A package added to the layers (config, reach, representations...) must reach the image too, in the tree
+    the image's PYTHONPATH names: pyproject.toml installs the service's dependencies only (no package of generic
+    name in site-packages; tests/test_install.py). The command line is a distribution of its own
+    (client/pyproject.toml), in the contracts but not in the image; the development tools (tools/) are in the
+    contracts (nothing that ships imports them) but not in the image."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    included = {name.rstrip("*") for name in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
     layered = set(pyproject["tool"]["importlinter"]["root_packages"])
     packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"bench", "tools"}
-    copied = set(re.findall(r"^COPY (\w+) \./(\w+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
+    (tree,) = re.findall(r"\bPYTHONPATH=(\S+)", _dockerfile_instruction("ENV"))
+    copied = set(re.findall(r"^COPY (\w+) (\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
     client = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())
     client_packages = set(client["tool"]["setuptools"]["packages"])
     assert client_packages == {path.parent.name for path in ROOT.glob("client/*/__init__.py")} == {"facetasks_client"}
-    assert included == packages and layered == packages | client_packages | {"tools"}
-    assert copied == {(name, name) for name in packages}
+    assert pyproject["tool"]["setuptools"]["packages"] == []
+    assert layered == packages | client_packages | {"tools"}
+    assert copied == {(name, f"{tree}/{name}") for name in packages}
     # Two forbidden contracts keep the client and the service apart, each naming every package of the other; the
     # third keeps both from the development tools.
     forbidden = [(frozenset(c["source_modules"]), frozenset(c["forbidden_modules"]))

@@ -18,7 +18,7 @@ from storage.db import db
 from storage.dispatch import queue_up
 from storage.models import Image, Task
 from storage.tasks import start_task
-from tests.conftest import messages_in_queues, service_env
+from tests.conftest import QUICK_HOUSEKEEPING, messages_in_queues, service_env
 from tests.faults import assert_exact, numbered_images, running_task
 from tests.harness import answers, wait_until
 from tests.service_process import ServiceProcess, kill, serving
@@ -28,20 +28,9 @@ WORKER_THREADS_IN_ALL = 2 * 2
 
 @pytest.fixture(scope="module")
 def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[ServiceProcess]:
-    env = service_env(
-        storage_dir, emulator,
-        WORKER_PROCESSES="2", WORKER_THREADS="2",
-        HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5",
-    )
+    env = service_env(storage_dir, emulator, WORKER_PROCESSES="2", WORKER_THREADS="2", **QUICK_HOUSEKEEPING)
     with serving(env, tmp_path_factory.mktemp("service")) as running:
         yield running
-
-
-@pytest.fixture
-def emu(emulator):
-    emulator.reset()
-    yield emulator
-    emulator.reset()
 
 
 def worker_metric(service: ServiceProcess, name: str, **labels: str) -> float:
@@ -58,8 +47,8 @@ def rows_of(task_id: str) -> int:
         return Task.select().where(Task.id == task_id).count() + Image.select().where(Image.task == task_id).count()
 
 
-def test_a_worker_killed_mid_task_loses_no_image_and_counts_none_twice(service, emu):
-    task_id, images, stats = running_task(service, emu, count=16, latency_ms=300, calls=3)
+def test_a_worker_killed_mid_task_loses_no_image_and_counts_none_twice(service, fresh_emulator):
+    task_id, images, stats = running_task(service, fresh_emulator, count=16, latency_ms=300, calls=3)
 
     kill(service.worker_pids()[0])
 
@@ -69,13 +58,13 @@ def test_a_worker_killed_mid_task_loses_no_image_and_counts_none_twice(service, 
     service.wait_for_workers()
     # At least once: the images the killed worker was calling the detector for were called again, and
     # counted (a claim killed in the milliseconds before its call would count once more than the emulator saw).
-    repeats = sum(calls - 1 for calls in emu.stats()["detect_calls_by_sha256"].values())
+    repeats = sum(calls - 1 for calls in fresh_emulator.stats()["detect_calls_by_sha256"].values())
     assert repeats >= 1
     assert worker_metric(service, "facetasks_detector_calls_repeated_total", detector="facecloud") >= repeats
 
 
-def test_messages_delivered_twice_call_the_detector_once_per_image(service, emu, pipeline):
-    emu.configure(latency_ms=200)
+def test_messages_delivered_twice_call_the_detector_once_per_image(service, fresh_emulator, pipeline):
+    fresh_emulator.configure(latency_ms=200)
     images, stats = numbered_images(4)
     task_id = service.create_task(images)
     assert service.start_task(task_id).status_code == 202
@@ -92,15 +81,15 @@ def test_messages_delivered_twice_call_the_detector_once_per_image(service, emu,
                poll_s=0.3)
     assert_exact(service.task(task_id).json(), images, stats)
     assert task["status"] == "completed"
-    calls = emu.stats()["detect_calls_by_sha256"]
+    calls = fresh_emulator.stats()["detect_calls_by_sha256"]
     assert [calls[hashlib.sha256(data).hexdigest()] for data in images.values()] == [1, 1, 1, 1]
 
 
-def test_delete_mid_run_stops_detector_calls_and_purges_rows_and_files(service, emu, storage_dir):
-    task_id, images, _ = running_task(service, emu, count=30, latency_ms=300, calls=4)
+def test_delete_mid_run_stops_detector_calls_and_purges_rows_and_files(service, fresh_emulator, storage_dir):
+    task_id, images, _ = running_task(service, fresh_emulator, count=30, latency_ms=300, calls=4)
 
     response = service.http.delete(f"{service.url}/api/v1/tasks/{task_id}")
-    calls_at_delete = emu.stats()["detect_calls"]
+    calls_at_delete = fresh_emulator.stats()["detect_calls"]
 
     assert response.status_code == 204
     assert service.task(task_id).status_code == 404
@@ -109,12 +98,12 @@ def test_delete_mid_run_stops_detector_calls_and_purges_rows_and_files(service, 
     wait_until(lambda: messages_in_queues(DETECT_QUEUE) == 0, 30, "the task's messages drained", poll_s=0.3)
     # Only calls already on their way when the delete answered (one per worker thread at most)
     # reached the emulator after it; tests/test_cancellation_races.py times each call exactly.
-    assert emu.stats()["detect_calls"] - calls_at_delete <= WORKER_THREADS_IN_ALL
-    assert emu.stats()["detect_calls"] < len(images)
+    assert fresh_emulator.stats()["detect_calls"] - calls_at_delete <= WORKER_THREADS_IN_ALL
+    assert fresh_emulator.stats()["detect_calls"] < len(images)
 
 
-def test_delete_racing_the_last_image_leaves_nothing_behind(service, emu, storage_dir):
-    emu.configure(latency_ms=100)
+def test_delete_racing_the_last_image_leaves_nothing_behind(service, fresh_emulator, storage_dir):
+    fresh_emulator.configure(latency_ms=100)
     task_ids = []
     for delay in (0.05, 0.1, 0.15, 0.2, 0.3):
         images, _ = numbered_images(1)
@@ -128,7 +117,7 @@ def test_delete_racing_the_last_image_leaves_nothing_behind(service, emu, storag
     assert "Traceback" not in service.log.read_text()
 
 
-def test_a_lost_publish_is_sent_again_by_housekeeping(service, emu):
+def test_a_lost_publish_is_sent_again_by_housekeeping(service, fresh_emulator):
     images, stats = numbered_images(3)
     task_id = service.create_task(images)
     with db.connection_context(), db.atomic():
@@ -139,7 +128,7 @@ def test_a_lost_publish_is_sent_again_by_housekeeping(service, emu):
     assert_exact(task, images, stats)
 
 
-def test_an_image_past_its_attempts_limit_fails_with_the_reason(service, emu):
+def test_an_image_past_its_attempts_limit_fails_with_the_reason(service, fresh_emulator):
     images, _ = numbered_images(2)
     task_id = service.create_task(images)
     poison = service.task(task_id).json()["images"][0]["id"]

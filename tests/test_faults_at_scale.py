@@ -18,7 +18,7 @@ import pytest
 from bench.seed import forming_task
 from storage import audit
 from storage.db import db
-from tests.conftest import service_env
+from tests.conftest import QUICK_HOUSEKEEPING, service_env
 from tests.harness import wait_until
 from tests.service_process import ServiceProcess, children, kill, serving
 from tools.emulator_faces import face, make_jpeg
@@ -29,19 +29,10 @@ WINDOW = 8
 
 @pytest.fixture(scope="module")
 def service(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[ServiceProcess]:
-    env = service_env(
-        storage_dir, emulator, WORKER_PROCESSES="2", WORKER_THREADS="2", TASK_WINDOW=str(WINDOW),
-        HOUSEKEEPING_INTERVAL_S="1", UNSENT_AFTER_S="2", STALE_CLAIM_S="5",
-    )
+    env = service_env(storage_dir, emulator, WORKER_PROCESSES="2", WORKER_THREADS="2", TASK_WINDOW=str(WINDOW),
+                      **QUICK_HOUSEKEEPING)
     with serving(env, tmp_path_factory.mktemp("scale")) as running:
         yield running
-
-
-@pytest.fixture
-def emu(emulator):
-    emulator.reset()
-    yield emulator
-    emulator.reset()
 
 
 def big_task(storage_dir: Path) -> tuple[str, list[bytes]]:
@@ -61,15 +52,15 @@ def in_flight(task_id: str) -> int:
         ).fetchone()[0]
 
 
-def wait_for_calls(emu, calls: int, timeout: float = 60) -> None:
-    wait_until(lambda: emu.stats()["detect_calls"], timeout, f"{calls} detector calls", poll_s=0.02,
+def wait_for_calls(fresh_emulator, calls: int, timeout: float = 60) -> None:
+    wait_until(lambda: fresh_emulator.stats()["detect_calls"], timeout, f"{calls} detector calls", poll_s=0.02,
                until=lambda made: made >= calls)
 
 
-def test_a_worker_killed_mid_window_of_a_big_task_loses_nothing(service, emu, storage_dir):
+def test_a_worker_killed_mid_window_of_a_big_task_loses_nothing(service, fresh_emulator, storage_dir):
     task_id, images = big_task(storage_dir)
     assert service.start_task(task_id).status_code == 202
-    wait_for_calls(emu, 300)
+    wait_for_calls(fresh_emulator, 300)
 
     kill(service.worker_pids()[0])
     most_in_flight = in_flight(task_id)
@@ -79,7 +70,7 @@ def test_a_worker_killed_mid_window_of_a_big_task_loses_nothing(service, emu, st
     assert task["progress"] == {"total": COUNT, "done": COUNT, "failed": 0}
     assert most_in_flight <= WINDOW
     assert all(len(i["faces"]) == 1 for i in task["images"])
-    calls = emu.stats()["detect_calls_by_sha256"]
+    calls = fresh_emulator.stats()["detect_calls_by_sha256"]
     # Every image was detected; only those in the killed worker's hands (a window at most) twice.
     assert all(calls.get(hashlib.sha256(data).hexdigest(), 0) >= 1 for data in images)
     assert sum(calls.values()) - COUNT <= WINDOW
@@ -90,20 +81,20 @@ def test_a_worker_killed_mid_window_of_a_big_task_loses_nothing(service, emu, st
     service.wait_for_workers()
 
 
-def test_deleting_a_big_running_task_stops_detector_calls_at_once(service, emu, storage_dir):
-    emu.configure(latency_ms=50)
+def test_deleting_a_big_running_task_stops_detector_calls_at_once(service, fresh_emulator, storage_dir):
+    fresh_emulator.configure(latency_ms=50)
     task_id, _ = big_task(storage_dir)
     assert service.start_task(task_id).status_code == 202
-    wait_for_calls(emu, 50)
+    wait_for_calls(fresh_emulator, 50)
 
     assert service.http.delete(f"{service.url}/api/v1/tasks/{task_id}").status_code == 204
-    calls_at_delete = emu.stats()["detect_calls"]
+    calls_at_delete = fresh_emulator.stats()["detect_calls"]
     wait_until((storage_dir / task_id).exists, 30, "the task's folder deleted", poll_s=0.1, until=operator.not_)
 
     assert not (storage_dir / task_id).exists()
     # Calls already begun when the delete came in end; no other starts: at most a window.
-    assert emu.stats()["detect_calls"] - calls_at_delete <= WINDOW
-    assert emu.stats()["detect_calls"] < COUNT // 4
+    assert fresh_emulator.stats()["detect_calls"] - calls_at_delete <= WINDOW
+    assert fresh_emulator.stats()["detect_calls"] < COUNT // 4
 
 
 def test_a_killed_housekeeper_is_restarted_and_health_shows_it_sweeping_again(service):

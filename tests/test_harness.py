@@ -13,7 +13,7 @@ from service.processes import Child
 from tests.harness import NotReady, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-# The packages the image ships (the Dockerfile's COPY lines, pyproject's package list).
+# The packages the image ships (the Dockerfile's COPY lines).
 SERVICE_PACKAGES = ("config", "storage", "detectors", "reach", "representations", "actors", "api", "service")
 
 

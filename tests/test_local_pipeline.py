@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storage.db import db
 from storage.models import Image
-from tests.conftest import Workers, service_env
 from tests.helpers import create_task, upload, wait_until_final
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="module")
-def local_workers(database, vhost, storage_dir, emulator, tmp_path_factory) -> Iterator[Workers]:
-    env = service_env(storage_dir, emulator, DETECTOR="local")
-    with Workers(env, tmp_path_factory.mktemp("local") / "workers.log", processes=1, threads=2) as running:
-        yield running
+# The conftest's workers, running the local model.
+pytestmark = pytest.mark.parametrize("workers", ["local"], indirect=True)
 
 
-def test_the_local_detector_finds_the_astronaut_and_nothing_in_an_empty_scene(client, local_workers):
+def test_the_local_detector_finds_the_astronaut_and_nothing_in_an_empty_scene(client, workers):
     task = create_task(client, "photos")
     upload(client, task["id"], (FIXTURES / "astronaut.jpg").read_bytes(), "astronaut.jpg")
     upload(client, task["id"], (FIXTURES / "no-face.jpg").read_bytes(), "coffee.jpg")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+from tests.conftest import DETECTORS
 from tests.helpers import create_task, typed, upload, wait_until_final
 from tools.emulator_faces import face, make_jpeg
 
@@ -58,6 +61,7 @@ def test_only_men_leave_the_female_mean_null_and_unknown_counts_in_the_total_onl
     })
 
 
+@pytest.mark.parametrize("workers", DETECTORS, indirect=True)
 def test_a_task_of_images_without_faces_completes_with_null_means(client, workers):
     task = run(client, {"a.jpg": make_jpeg(faces=[]), "b.jpg": make_jpeg(faces=[], color=(1, 2, 3))})
 
@@ -122,6 +126,7 @@ def test_retry_sends_only_the_failed_images_again(client, workers, fresh_emulato
                                                  "mean_age_male": 40.0, "mean_age_female": 30.0})
 
 
+@pytest.mark.parametrize("workers", DETECTORS, indirect=True)
 def test_deleting_a_finished_task_removes_rows_and_files(client, workers, storage_dir):
     task = run(client, {"a.jpg": make_jpeg(faces=[face(1, 1, 5, 5, "female", 30)])})
     assert task["status"] == "completed"

@@ -3,7 +3,8 @@ creating its own database), the command line on a folder of the test photos, the
 
 The clone is given the suite's own virtualenv (``make run VENV=…``: the same pyproject.toml, so the
 install step finds it done) instead of installing every dependency again; everything else is the clone's,
-and the test checks that the virtualenv still runs the suite's own sources afterwards.
+and the test checks that the virtualenv still runs the suite's own command line afterwards (and holds none of
+the service's packages: the service runs from the clone's tree).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from bench.procs import children
@@ -25,6 +25,7 @@ from config.settings import without_settings
 from service.processes import Child
 from tests.conftest import RABBITMQ_URL, ROOT
 from tests.harness import answers, free_port, wait_until
+from tests.testbed import drop_database
 
 VENV = Path(sys.executable).parent.parent
 DATABASE = f"facetasks_quick_start_{os.getpid()}"
@@ -35,11 +36,7 @@ START_S = 90
 def fresh_database() -> Iterator[str]:
     """The name of a database that does not exist yet (make run creates it), dropped afterwards."""
     yield DATABASE
-    conn = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    conn.close()
+    drop_database(DATABASE)
 
 
 def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into_a_csv(
@@ -76,7 +73,8 @@ def test_a_fresh_clone_runs_with_make_run_and_the_cli_turns_the_test_photos_into
     ]
     assert "created database " + fresh_database in (tmp_path / "make-run.log").read_text()
     assert stopped == 0
-    installed = subprocess.run([sys.executable, "-c", "import api, facetasks_client; print(api.__file__); "
-                                "print(facetasks_client.__file__)"], cwd=tmp_path,
+    # Outside a tree the virtualenv has the command line (still the suite's own) and none of the service's packages.
+    installed = subprocess.run([sys.executable, "-c", "import importlib.util, facetasks_client; "
+                                "print(facetasks_client.__file__, importlib.util.find_spec('api'))"], cwd=tmp_path,
                                capture_output=True, text=True, check=True).stdout.split()
-    assert all(path.startswith(str(ROOT)) for path in installed), installed
+    assert installed == [str(ROOT / "client" / "facetasks_client" / "__init__.py"), "None"]

@@ -9,7 +9,6 @@ The service is the real one (``python -m service.run``) with the default local d
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 
 from tests.conftest import ROOT, service_env
 from tests.service_process import ServiceProcess, serving
+from tests.testbed import client_env
 
 DOCUMENTS = ("README.md", "docs/cli.md", "docs/api.md")
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -58,8 +58,7 @@ def test_the_readme_and_the_docs_show_examples_with_their_output():
 def test_an_example_prints_what_the_docs_show(service, tmp_path, document, line, script, shown):
     (tmp_path / ".venv").symlink_to(VENV)
     (tmp_path / "tests").symlink_to(ROOT / "tests")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("FACETASKS_", "API_"))},
-           "FACETASKS_URL": service.url}
+    env = client_env(FACETASKS_URL=service.url)
 
     ran = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script.replace(DEFAULT_URL, service.url)],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

@@ -16,7 +16,7 @@ import pytest
 from actors.messages import DETECT_QUEUE
 from storage import audit
 from storage.db import db
-from tests.conftest import Workers, service_env
+from tests.conftest import QUICK_HOUSEKEEPING, Workers, service_env
 from tests.helpers import FINAL, create_task, typed, upload, wait_until_final
 from tools.emulator_faces import face, make_jpeg
 
@@ -27,17 +27,9 @@ _IN_FLIGHT_SQL = "SELECT count(*) FROM images WHERE task_id = %s AND status IN (
 
 @pytest.fixture(scope="module")
 def windowed(database, vhost, storage_dir: Path, emulator, tmp_path_factory) -> Iterator[Workers]:
-    env = service_env(storage_dir, emulator, TASK_WINDOW=str(WINDOW), HOUSEKEEPING_INTERVAL_S="1",
-                      UNSENT_AFTER_S="2", STALE_CLAIM_S="5")
+    env = service_env(storage_dir, emulator, TASK_WINDOW=str(WINDOW), **QUICK_HOUSEKEEPING)
     with Workers(env, tmp_path_factory.mktemp("windowed") / "workers.log", processes=2, threads=2) as running:
         yield running
-
-
-@pytest.fixture
-def emu(emulator):
-    emulator.reset()
-    yield emulator
-    emulator.reset()
 
 
 def started_task(client, count: int, tag: int) -> str:
@@ -53,8 +45,8 @@ def status_of(client, task_id: str) -> str:
     return client.simulate_get(f"/api/v1/tasks/{task_id}", params={"images": "false"}).json["status"]
 
 
-def test_a_running_task_never_has_more_than_its_window_in_flight(client, windowed, emu, pipeline):
-    emu.configure(latency_ms=30)
+def test_a_running_task_never_has_more_than_its_window_in_flight(client, windowed, fresh_emulator, pipeline):
+    fresh_emulator.configure(latency_ms=30)
     task_id = started_task(client, 24, tag=1)
     most_in_flight, most_in_queue = 0, 0
 
@@ -70,13 +62,13 @@ def test_a_running_task_never_has_more_than_its_window_in_flight(client, windowe
     assert task["progress"] == {"total": 24, "done": 24, "failed": 0}
     assert 1 <= most_in_flight <= WINDOW
     assert most_in_queue <= WINDOW
-    assert emu.stats()["detect_calls"] == 24
+    assert fresh_emulator.stats()["detect_calls"] == 24
     with db.connection_context():
         assert audit.kept(uuid.UUID(task_id)) == audit.aggregate(uuid.UUID(task_id))
 
 
-def test_a_small_task_started_later_finishes_while_a_big_one_still_runs(client, windowed, emu):
-    emu.configure(latency_ms=100)
+def test_a_small_task_started_later_finishes_while_a_big_one_still_runs(client, windowed, fresh_emulator):
+    fresh_emulator.configure(latency_ms=100)
     big = started_task(client, 60, tag=2)  # at least 60 x 100 ms / 3 = 2 s of detector time
     small = started_task(client, 2, tag=3)
 
@@ -87,7 +79,7 @@ def test_a_small_task_started_later_finishes_while_a_big_one_still_runs(client, 
     assert wait_until_final(client, big, timeout=60)["progress"] == {"total": 60, "done": 60, "failed": 0}
 
 
-def test_a_retry_queues_only_the_failed_images_a_window_at_a_time(client, windowed, emu):
+def test_a_retry_queues_only_the_failed_images_a_window_at_a_time(client, windowed, fresh_emulator):
     task = create_task(client)
     good = [make_jpeg(faces=[face(1, 1, 9, 9, "female", 30.0)], color=(4, i, 0)) for i in range(4)]
     bad = [make_jpeg(error={"status": 400, "message": "bad image"}, color=(5, i, 0)) for i in range(5)]
@@ -95,7 +87,7 @@ def test_a_retry_queues_only_the_failed_images_a_window_at_a_time(client, window
         upload(client, task["id"], data, f"{i}.jpg")
     client.simulate_post(f"/api/v1/tasks/{task['id']}/start")
     assert wait_until_final(client, task["id"])["progress"] == {"total": 9, "done": 4, "failed": 5}
-    emu.reset()
+    fresh_emulator.reset()
 
     retried = client.simulate_post(f"/api/v1/tasks/{task['id']}/retry")
     final = wait_until_final(client, task["id"])
@@ -103,7 +95,7 @@ def test_a_retry_queues_only_the_failed_images_a_window_at_a_time(client, window
     assert retried.status_code == 202 and retried.json["status"] == "processing"
     assert final["status"] == "failed"
     assert final["progress"] == {"total": 9, "done": 4, "failed": 5}
-    assert emu.stats()["detect_calls"] == 5  # only the failed ones were sent again
+    assert fresh_emulator.stats()["detect_calls"] == 5  # only the failed ones were sent again
     assert final["statistics"]["total_faces"] == 4 and typed(final["statistics"]["mean_age_female"]) == typed(30.0)
     with db.connection_context():
         assert audit.kept(uuid.UUID(task["id"])) == audit.aggregate(uuid.UUID(task["id"]))

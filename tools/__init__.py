@@ -1,4 +1,4 @@
-"""Development tools: not part of the service, not installed by ``pip install .``, not copied into the image.
+"""Development tools: not part of the service, not copied into the image.
 
 The FaceCloud emulator (:mod:`tools.emulator`, :mod:`tools.emulator_faces`), the previous local detector kept to
 be measured against (:mod:`tools.hog`), the accuracy check over the labelled photos (:mod:`tools.evaluate`,

@@ -59,6 +59,11 @@ class Archive:
     members: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+def _members(folder: str, digests: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """``Archive.members`` for photos that all lie in ``folder`` of their archive: name -> sha256 given."""
+    return {name: (folder + name, digest) for name, digest in digests.items()}
+
+
 ARCHIVES: tuple[Archive, ...] = (
     Archive(
         filename="dlib-19.5.0.tar.gz",
@@ -66,24 +71,21 @@ ARCHIVES: tuple[Archive, ...] = (
         pip_options=("--no-binary=:all:",),
         sha256="b5896c7a51992441eac605395e07f2b31548376cadc1f392d93f69c821e6552e",
         licence="PASCAL VOC 2011 photos (Flickr, VOC terms: research use); labels by dlib (Boost)",
-        members={
-            name: (_DLIB_FACES + name, digest)
-            for name, digest in {
-                "2007_007763.jpg": "17d9897dd55d38179f51dc18371b3f4495a606aaa2846e25a3cb6a58b3a97c89",
-                "2008_001009.jpg": "2509864113a286bf245161d0317a18c38b6a6641135969847a7e59dff359c52c",
-                "2008_001322.jpg": "2ea5a60f5347baab8da6eccce43b0320d63da1368d7710fb15cbff8a790bc626",
-                "2008_002079.jpg": "f929bdf416d756b37eb90c119b892eba5d21041b134883e18d827bce641fb48f",
-                "2008_002470.jpg": "14b543e3ac55b497aaaba9dc03a39be04c8ae670851b3f78f9f5adb08295d780",
-                "2008_002506.jpg": "ede6804edf0ec005144ffe7f0f2b56bd2aa1d21beee79d29f72cb16ead19a447",
-                "2008_004176.jpg": "92a075f5e1d279f009ab4809592aaf0109e429adf3266e5aa8ce2755730b41c2",
-                "2008_007676.jpg": "09a0e07d6fb3b4276e73b9f6450b5c69d97d3e3b75807948caf6defd40260e6f",
-                "2009_004587.jpg": "2dc5d52a5388499cf912d7d99dc9d05e4bec7651153331f40e81ae4813bb317c",
-                "dogs.jpg": "66e22f8c3bd3b8f876ad9158caaa064992d2b56a5681d9c6efa163a59db7ed03",
-                # dlib's own labels (imglab XML), for tools.box_fit.
-                "training.xml": "7f3d0f619a09ae5b239fcc43bb274c3eaba02d905fa40230c19f0cf0f6851813",
-                "testing.xml": "0e27fba1330e9697827c4ea41d1e120fb0d98f6062ba0242b479f31ccfbbb589",
-            }.items()
-        },
+        members=_members(_DLIB_FACES, {
+            "2007_007763.jpg": "17d9897dd55d38179f51dc18371b3f4495a606aaa2846e25a3cb6a58b3a97c89",
+            "2008_001009.jpg": "2509864113a286bf245161d0317a18c38b6a6641135969847a7e59dff359c52c",
+            "2008_001322.jpg": "2ea5a60f5347baab8da6eccce43b0320d63da1368d7710fb15cbff8a790bc626",
+            "2008_002079.jpg": "f929bdf416d756b37eb90c119b892eba5d21041b134883e18d827bce641fb48f",
+            "2008_002470.jpg": "14b543e3ac55b497aaaba9dc03a39be04c8ae670851b3f78f9f5adb08295d780",
+            "2008_002506.jpg": "ede6804edf0ec005144ffe7f0f2b56bd2aa1d21beee79d29f72cb16ead19a447",
+            "2008_004176.jpg": "92a075f5e1d279f009ab4809592aaf0109e429adf3266e5aa8ce2755730b41c2",
+            "2008_007676.jpg": "09a0e07d6fb3b4276e73b9f6450b5c69d97d3e3b75807948caf6defd40260e6f",
+            "2009_004587.jpg": "2dc5d52a5388499cf912d7d99dc9d05e4bec7651153331f40e81ae4813bb317c",
+            "dogs.jpg": "66e22f8c3bd3b8f876ad9158caaa064992d2b56a5681d9c6efa163a59db7ed03",
+            # dlib's own labels (imglab XML), for tools.box_fit.
+            "training.xml": "7f3d0f619a09ae5b239fcc43bb274c3eaba02d905fa40230c19f0cf0f6851813",
+            "testing.xml": "0e27fba1330e9697827c4ea41d1e120fb0d98f6062ba0242b479f31ccfbbb589",
+        }),
     ),
     Archive(
         filename="matplotlib-3.10.7-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
@@ -91,12 +93,9 @@ ARCHIVES: tuple[Archive, ...] = (
         pip_options=(*_WHEEL_OPTIONS, "--platform", "manylinux2014_x86_64"),
         sha256="2222c7ba2cbde7fe63032769f6eb7e83ab3227f47d997a8453377709b7fe3a5a",
         licence="public domain (US Navy photo of Grace Hopper)",
-        members={
-            "grace_hopper.jpg": (
-                _MPL_DATA + "grace_hopper.jpg",
-                "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
-            ),
-        },
+        members=_members(_MPL_DATA, {
+            "grace_hopper.jpg": "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
+        }),
     ),
     Archive(
         filename="scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
@@ -104,17 +103,14 @@ ARCHIVES: tuple[Archive, ...] = (
         pip_options=(*_WHEEL_OPTIONS, "--platform", "manylinux_2_28_x86_64"),
         sha256="74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
         licence="public domain (NASA: astronaut, rocket, Hubble) or CC0 (coffee, chelsea, motorcycle)",
-        members={
-            name: (_SKIMAGE_DATA + name, digest)
-            for name, digest in {
-                "astronaut.png": "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
-                "coffee.png": "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
-                "chelsea.png": "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
-                "rocket.jpg": "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
-                "motorcycle_left.png": "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179",
-                "hubble_deep_field.jpg": "3a19c5dd8a927a9334bb1229a6d63711b1c0c767fb27e2286e7c84a3e2c2f5f4",
-            }.items()
-        },
+        members=_members(_SKIMAGE_DATA, {
+            "astronaut.png": "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
+            "coffee.png": "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
+            "chelsea.png": "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
+            "rocket.jpg": "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
+            "motorcycle_left.png": "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179",
+            "hubble_deep_field.jpg": "3a19c5dd8a927a9334bb1229a6d63711b1c0c767fb27e2286e7c84a3e2c2f5f4",
+        }),
     ),
 )
 
