@@ -70,6 +70,10 @@ def table(results: dict[str, Any]) -> str:
             add(f"            time per photo, service over: raw CenterFace {r['time_vs_local']:.2f}, today's HOG "
                 f"{r['time_vs_hog']:.2f} (goal <= 1.0 at 1080p, <= 2.0 at 512), library {r['time_vs_library']:.2f} "
                 f"(goal <= 2.0)")
+        sc = lo["scaling"]
+        add(f"local       {sc['fixture']} by worker processes, img/s: "
+            + ", ".join(f"{n}: {v:.2f} ({sc['over_raw_one_process'][n]:.2f}x raw in one process)"
+                        for n, v in sc["service_images_per_s"].items()))
         mem = lo["memory"]
         points = ", ".join(f"{p['images']}: {p['rss_mib']:.0f} MiB" for p in mem["points"])
         add(f"local       worker RSS over mixed photos {points}; growth after the first checkpoint "

@@ -15,6 +15,7 @@ from peewee import Expression, fn
 
 from storage.db import db
 from storage.models import Image, Task
+from storage.statuses import FINAL, TaskStatus
 
 _LOCK_KEY = 0x68736B70  # "hskp": any constant shared by every housekeeper
 
@@ -79,7 +80,8 @@ def stalled_runs(idle_s: float) -> list[UUID]:
     """Running tasks with images still to end that have not moved for ``idle_s``: their
     dispatch message was lost, or an image was skipped; queuing them up again is safe."""
     rows = Task.select(Task.id).where(
-        (Task.status == "processing") & (Task.remaining > 0) & ~Task.cancelled & _older_than(Task.updated_at, idle_s)
+        (Task.status == TaskStatus.PROCESSING) & (Task.remaining > 0) & ~Task.cancelled
+        & _older_than(Task.updated_at, idle_s)
     )
     return [row.id for row in rows]
 
@@ -87,7 +89,8 @@ def stalled_runs(idle_s: float) -> list[UUID]:
 def unfinished_runs(idle_s: float) -> list[UUID]:
     """Processing tasks whose images have all ended but which nobody finished."""
     rows = Task.select(Task.id).where(
-        (Task.status == "processing") & (Task.remaining == 0) & ~Task.cancelled & _older_than(Task.updated_at, idle_s)
+        (Task.status == TaskStatus.PROCESSING) & (Task.remaining == 0) & ~Task.cancelled
+        & _older_than(Task.updated_at, idle_s)
     )
     return [row.id for row in rows]
 
@@ -97,7 +100,7 @@ def unannounced_ends(idle_s: float) -> list[tuple[UUID, int]]:
     broker (the announcing worker died between the end and its publish). An end announced once is not
     announced again, however long its first attempt waits in the queue."""
     rows = Task.select(Task.id, Task.run).where(
-        Task.status.in_(("completed", "failed")) & ~Task.cancelled & Task.callback_url.is_null(False)
+        Task.status.in_(FINAL) & ~Task.cancelled & Task.callback_url.is_null(False)
         & Expression(Task.webhook_announced_run, "IS DISTINCT FROM", Task.run) & _older_than(Task.finished_at, idle_s)
     )
     return [(row.id, row.run) for row in rows]

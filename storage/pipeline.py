@@ -25,6 +25,7 @@ from storage.db import db
 from storage.locks import task_lock_key
 from storage.models import Image, Task
 from storage.prepared import Prepared
+from storage.statuses import ImageStatus, TaskStatus
 
 
 class FoundFace(Protocol):
@@ -212,7 +213,7 @@ def end_image(
             "image": str(claim.image_id),
             "message": claim.message_id,
             "task": str(claim.task_id),
-            "status": "failed" if faces is None else "done",
+            "status": ImageStatus.FAILED if faces is None else ImageStatus.DONE,
             "error": error,
             "model": model,
             "xs": [f.x for f in found],
@@ -231,7 +232,7 @@ def end_image(
 
 def abandon_image(image_id: UUID, message_id: str) -> None:
     """Let go of an image of a cancelled task, so that the task can be purged."""
-    Image.update(status="failed", error="cancelled", claimed_by=None).where(
+    Image.update(status=ImageStatus.FAILED, error="cancelled", claimed_by=None).where(
         (Image.id == image_id) & (Image.claimed_by == message_id)
     ).execute()
 
@@ -263,7 +264,7 @@ def finish_task(task_id: UUID) -> Finished | None:
     """
     rows = list(
         Task.update(
-            status=Case(None, ((Task.images_failed > 0, "failed"),), "completed"),
+            status=Case(None, ((Task.images_failed > 0, TaskStatus.FAILED),), TaskStatus.COMPLETED),
             version=Task.version + 1,
             finished_at=fn.now(),
             updated_at=fn.now(),
@@ -274,7 +275,7 @@ def finish_task(task_id: UUID) -> Finished | None:
             webhook_error=None,
         )
         .where(
-            (Task.id == task_id) & ~Task.cancelled & (Task.status == "processing") & (Task.remaining == 0)
+            (Task.id == task_id) & ~Task.cancelled & (Task.status == TaskStatus.PROCESSING) & (Task.remaining == 0)
         )
         .returning(Task.status, Task.run, Task.callback_url)
         .execute()
@@ -288,7 +289,7 @@ def claim_of(image_id: UUID, message_id: str) -> Claim | None:
     """The claim ``message_id`` holds on ``image_id``, if it still holds one."""
     row = (
         Image.select(Image.task, Image.attempts)
-        .where((Image.id == image_id) & (Image.status == "processing") & (Image.claimed_by == message_id))
+        .where((Image.id == image_id) & (Image.status == ImageStatus.PROCESSING) & (Image.claimed_by == message_id))
         .first()
     )
     return Claim(image_id, row.task_id, message_id, row.attempts) if row else None

@@ -194,3 +194,12 @@ def test_the_evaluate_command_reports_full_recall_on_the_fixtures():
     assert summary["gender_accuracy"] == 1.0
     # Two faces whose ages were labelled by eye, good to about ten years either way.
     assert 0.0 <= summary["age_mae"] <= 12.0
+
+
+def test_the_service_s_model_computes_on_one_core_so_a_process_per_core_never_oversubscribes() -> None:
+    from config.settings import Settings
+    from detectors.factory import make_detector
+
+    detector = make_detector(Settings.from_env({"DETECTOR": "local"}))
+    options = detector._session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)

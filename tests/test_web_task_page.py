@@ -189,6 +189,8 @@ def test_a_running_task_shows_its_speed_and_its_failures_beside_retry(
     statuses = page.execute_script("return performance.getEntriesByType('resource')"
                                    ".filter((e) => e.name.includes('images=false')).map((e) => e.responseStatus)")
     assert 304 in statuses, statuses
+    # The page asks for the failed images once it sees the status: the list comes a request later.
+    browser.wait_for(lambda: by_css(page, "#failed-list").text, timeout=10, what="the failed images listed")
     assert by_css(page, "#failed-images h2").text == "Failed: 1 image"
     assert by_css(page, "#failed-list").text == "scan.jpg — FaceCloud rejected the image: bad image: unsupported scan"
     detect_calls = fresh_emulator.stats()["detect_calls"]

@@ -74,6 +74,24 @@ def _memory(ctx: Context, pids: list[int]) -> dict[str, Any]:
             "growth_after_first_checkpoint_pct": round((last - first) / first * 100, 1)}
 
 
+def _scaling(ctx: Context, entry: dict[str, Any], cores: int) -> dict[str, Any]:
+    """How the service grows with cores: one worker process beside one per core (``entry``), each
+    against the raw CenterFace loop in one process."""
+    ctx.start_workers(1, ctx.sizes.local_threads, DETECTOR="local")
+    try:
+        one = _service(ctx, entry["fixture"], entry["images"])["service_images_per_s"]
+    finally:
+        ctx.stop_workers()
+    raw_one = raw(str(FIXTURES / entry["fixture"]), 1, entry["images"], "local")["images_per_s"]
+    return {
+        "fixture": entry["fixture"],
+        "raw_one_process_images_per_s": raw_one,
+        "service_images_per_s": {"1": one, str(cores): entry["service_images_per_s"]},
+        "over_raw_one_process": {"1": round(one / raw_one, 3),
+                                 str(cores): round(entry["service_images_per_s"] / raw_one, 3)},
+    }
+
+
 def run(ctx: Context) -> dict[str, Any]:
     error = _import_error()
     if error is not None:
@@ -93,4 +111,5 @@ def run(ctx: Context) -> dict[str, Any]:
             rate = sum(measured["images_per_s"] for measured in runs) / len(runs)
             entry[f"raw_{detector}"] = {"runs": runs, "images_per_s": round(rate, 3)}
             entry[f"time_vs_{detector}"] = round(rate / entry["service_images_per_s"], 3)
-    return {"worker_processes": cores, "worker_threads": ctx.sizes.local_threads, "runs": results, "memory": memory}
+    return {"worker_processes": cores, "worker_threads": ctx.sizes.local_threads, "runs": results, "memory": memory,
+            "scaling": _scaling(ctx, results[0], cores)}
