@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from actors import timeline
-from actors.messages import Pipeline, QueueUnavailable, UnsentImages
+from actors.messages import Publisher, QueueUnavailable, UnsentImages
 from storage import dispatch
 
 
@@ -18,8 +18,8 @@ class Dispatcher:
     sends them (``storage.housekeeping.unsent_images``).
     """
 
-    def __init__(self, pipeline: Pipeline, window: int) -> None:
-        self.pipeline = pipeline
+    def __init__(self, publisher: Publisher, window: int) -> None:
+        self.publisher = publisher
         self.window = window
 
     def fill(self, task_id: UUID, *, from_start: bool = False) -> int:
@@ -30,7 +30,7 @@ class Dispatcher:
         """Publish and mark ``image_ids``; ``UnsentImages`` names them when the broker refused."""
         if image_ids:
             try:
-                self.pipeline.detect_images(image_ids)
+                self.publisher.detect_images(image_ids)
             except QueueUnavailable as error:
                 raise UnsentImages(error, image_ids) from error
             timeline.mark("published")

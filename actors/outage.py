@@ -54,7 +54,7 @@ class BrokerOutage:
             with self._lock:
                 unsent = sorted(self._unsent)
             try:
-                self._dispatcher.pipeline.check()
+                self._dispatcher.publisher.check()
                 with db.connection_context():
                     sent += self._dispatcher.send(unsent)
             except (QueueUnavailable, DatabaseUnavailable):

@@ -11,11 +11,11 @@ from dramatiq.middleware import CurrentMessage
 
 from actors import timeline
 from actors.dispatcher import Dispatcher
-from actors.messages import Pipeline, UnsentImages
+from actors.messages import Publisher, UnsentImages
 from actors.outage import BrokerOutage
 from actors.webhooks import announce_end
 from detectors.base import Detector, Face
-from storage import pipeline as states
+from storage import image_states as states
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_pixels
 from storage.store import ImageStore
 from storage.tasks import purge
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 class Stages:
     def __init__(
-        self, detector: Detector, store: ImageStore, pipeline: Pipeline, dispatcher: Dispatcher, max_attempts: int,
+        self, detector: Detector, store: ImageStore, publisher: Publisher, dispatcher: Dispatcher, max_attempts: int,
         max_pixels: int, count_repeat: Callable[[], None], outage: BrokerOutage, send_next: Callable[[UUID], None],
     ) -> None:
         self.outage = outage
@@ -33,7 +33,7 @@ class Stages:
         self.detector = detector
         self.count_repeat = count_repeat
         self.store = store
-        self.pipeline = pipeline
+        self.publisher = publisher
         self.dispatcher = dispatcher
         self.max_attempts = max_attempts
         self.max_pixels = max_pixels
@@ -114,7 +114,7 @@ class Stages:
         logger.info("task %s %s", task_id, finished.status)
         if finished.announce:
             # Lost if this worker dies right now: housekeeping announces ends left unannounced.
-            announce_end(self.pipeline, UUID(task_id), finished.run)
+            announce_end(self.publisher, UUID(task_id), finished.run)
 
     def fail_image(self, image_id: UUID, message_id: str, reason: str) -> None:
         """Fail an image its message has given up on; the last image ends the run."""
@@ -143,7 +143,7 @@ class Stages:
         if ended.queued is not None:
             self.send_next(ended.queued)
         if ended.remaining == 0:
-            self.pipeline.aggregate(claim.task_id)
+            self.publisher.aggregate(claim.task_id)
 
     def _let_go_if_cancelled(self, image_id: UUID, message_id: str) -> None:
         task_id = states.cancelled_task_of(image_id)

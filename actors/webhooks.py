@@ -26,7 +26,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from actors.messages import Pipeline
+from actors.messages import Publisher
 from config.allowlist import Allowlist
 from config.http_status import transient
 from reach.vetting import Refused, vetted_address
@@ -48,10 +48,10 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def announce_end(pipeline: Pipeline, task_id: UUID, run: int) -> None:
+def announce_end(publisher: Publisher, task_id: UUID, run: int) -> None:
     """Have the end of run ``run`` delivered, and note that it was handed over (housekeeping announces
     only ends never handed over: a worker that dies between the two announces it once more, harmlessly)."""
-    pipeline.announce(task_id, run)
+    publisher.announce(task_id, run)
     webhooks.mark_announced(task_id, run)
 
 

@@ -30,7 +30,7 @@ from actors.messages import (
     DISPATCH_ACTOR,
     WEBHOOK_ACTOR,
     WEBHOOK_QUEUE,
-    Pipeline,
+    Publisher,
 )
 from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
 from actors.outage import BrokerOutage
@@ -119,17 +119,17 @@ def setup() -> None:
     broker = make_broker(settings.rabbitmq_url, middleware, settings.rabbitmq_ca_file)
     dramatiq.set_broker(broker)
     detector = metrics.MeasuredDetector(make_detector(settings), settings.detector)
-    pipeline = Pipeline(broker)
+    publisher = Publisher(broker)
     store = open_store(settings.image_store_url, settings.s3_endpoint_url, settings.worker_threads)
     store.watch(StoreMetrics(None).observe)  # registry=None: multiprocess mode, after metrics.enable()
-    dispatcher = Dispatcher(pipeline, settings.task_window)
+    dispatcher = Dispatcher(publisher, settings.task_window)
     outage = BrokerOutage(dispatcher)
     for handler in logging.getLogger().handlers:
         handler.addFilter(outage.log_filter())
     outbox = Outbox(dispatcher, outage)
     broker.add_middleware(outbox)
     stages = Stages(
-        detector, store, pipeline, dispatcher, settings.max_attempts, settings.max_image_pixels,
+        detector, store, publisher, dispatcher, settings.max_attempts, settings.max_image_pixels,
         detector.count_repeat, outage, outbox.put,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up

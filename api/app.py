@@ -13,7 +13,7 @@ import falcon
 import orjson
 
 from actors.broker import make_broker
-from actors.messages import Pipeline
+from actors.messages import Publisher
 from api import errors, metrics, tasks, users, web
 from api.annotated import AnnotatedImage
 from api.archives import Limits
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Parts:
     store: ImageStore
-    pipeline: Pipeline
+    publisher: Publisher
     max_image_bytes: int
     # The bootstrap admin's pair (API_USERNAME, API_PASSWORD).
     credentials: tuple[str, str] | None = None
@@ -81,11 +81,11 @@ def create_app(parts: Parts) -> falcon.App:
     # Trailing slashes are forgiven: /api/v1/tasks/ is /api/v1/tasks.
     app.req_options.strip_url_path_trailing_slash = True
 
-    app.add_route("/health", Health(parts.pipeline, parts.store))
+    app.add_route("/health", Health(parts.publisher, parts.store))
     app.add_route("/api/v1/tasks", tasks.TaskCollection(parts.webhook_hosts))
     app.add_route("/api/v1/tasks/{task_id:uuid}", tasks.TaskItem(parts.store, parts.delete_lock_timeout_s))
-    app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.pipeline))
-    app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.pipeline))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/start", tasks.start(parts.publisher))
+    app.add_route("/api/v1/tasks/{task_id:uuid}/retry", tasks.retry(parts.publisher))
     limits = Limits(parts.max_image_bytes, parts.max_image_pixels, parts.max_archive_bytes)
     images = ImageCollection(parts.store, limits)
     app.add_route("/api/v1/tasks/{task_id:uuid}/images", images)
@@ -108,7 +108,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     credentials = (settings.api_username, settings.api_password) if settings.auth_enabled else None
     parts = Parts(
         store=open_store(settings.image_store_url, settings.s3_endpoint_url, settings.api_threads),
-        pipeline=Pipeline(make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)),
+        publisher=Publisher(make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)),
         max_image_bytes=settings.max_image_bytes,
         credentials=credentials,
         max_archive_bytes=settings.max_archive_bytes,

@@ -11,7 +11,7 @@ import time
 
 import falcon
 
-from actors.messages import Pipeline, QueueUnavailable
+from actors.messages import Publisher, QueueUnavailable
 from representations.serialize import timestamp
 from storage.db import check_database
 from storage.errors import DatabaseUnavailable, StoreUnavailable
@@ -47,8 +47,8 @@ class StoreCheck:
 
 
 class Health:
-    def __init__(self, pipeline: Pipeline, store: ImageStore) -> None:
-        self.pipeline = pipeline
+    def __init__(self, publisher: Publisher, store: ImageStore) -> None:
+        self.publisher = publisher
         self.store = StoreCheck(store)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -88,7 +88,7 @@ class Health:
 
     def _rabbitmq(self, reasons: dict[str, str]) -> str:
         try:
-            self.pipeline.check()
+            self.publisher.check()
         except QueueUnavailable as error:
             reasons["rabbitmq"] = str(error)
             return "unavailable"

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import falcon
 
-from actors.messages import Pipeline, QueueUnavailable
+from actors.messages import Publisher, QueueUnavailable
 from api.authentication import principal_of
 from api.callbacks import checked_callback
 from api.etag import not_modified
@@ -85,16 +85,16 @@ class TaskItem:
 class TaskRun:
     """``POST …/start`` or ``POST …/retry``: one state change; the pipeline queues the images."""
 
-    def __init__(self, pipeline: Pipeline, transition: Callable[[UUID], Task]) -> None:
-        self.pipeline = pipeline
+    def __init__(self, publisher: Publisher, transition: Callable[[UUID], Task]) -> None:
+        self.publisher = publisher
         self.transition = transition
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, task_id: UUID) -> None:
         # Refuse before changing anything when the broker is down.
-        self.pipeline.check()
+        self.publisher.check()
         task = self.transition(task_id)
         try:
-            self.pipeline.dispatch(task.id)
+            self.publisher.dispatch(task.id)
         except QueueUnavailable:
             # The run is committed; housekeeping dispatches runs that have not begun.
             logger.exception("task %s: dispatch failed after commit", task_id)
@@ -102,9 +102,9 @@ class TaskRun:
         resp.media = serialize.summary(task, owner=principal_of(req).signed_in)
 
 
-def start(pipeline: Pipeline) -> TaskRun:
-    return TaskRun(pipeline, start_task)
+def start(publisher: Publisher) -> TaskRun:
+    return TaskRun(publisher, start_task)
 
 
-def retry(pipeline: Pipeline) -> TaskRun:
-    return TaskRun(pipeline, retry_task)
+def retry(publisher: Publisher) -> TaskRun:
+    return TaskRun(publisher, retry_task)

@@ -41,7 +41,7 @@ class Detector(Protocol):
     def ready(self) -> None:
         """Do now what the next call would otherwise begin with and may be slow (a remote one's login).
 
-        Called before the worker holds the image's task (``storage.pipeline.CallGate``), so that a
+        Called before the worker holds the image's task (``storage.image_states.CallGate``), so that a
         delete waits only for the call's start. Raises what ``detect`` raises for the same failure.
         """
         ...

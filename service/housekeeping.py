@@ -1,8 +1,6 @@
-"""``python -m service.housekeeping``: the housekeeping process (``actors.housekeeping.Housekeeper``) sweeping
-every ``HOUSEKEEPING_INTERVAL_S`` seconds until it is stopped.
-
-Its entry point, once ``python -m actors.housekeeping``: it moved here with the other entry points, on top of
-the layers, because it checks the links at start (``service.links``) as they do.
+"""``python -m service.housekeeping``: the housekeeping process (``service.housekeeper.Housekeeper``)
+sweeping every ``HOUSEKEEPING_INTERVAL_S`` seconds until it is stopped; it checks the links at start
+(``service.links``) as the other entry points do.
 """
 
 from __future__ import annotations
@@ -11,9 +9,9 @@ import sys
 import time
 
 from actors.broker import make_broker
-from actors.housekeeping import Housekeeper, logger  # its lines keep the logger name "actors.housekeeping"
-from actors.messages import Pipeline, QueueUnavailable
+from actors.messages import Publisher, QueueUnavailable
 from config.settings import Settings
+from service.housekeeper import Housekeeper, logger
 from service.links import exit_if_misconfigured
 from storage.db import init_db
 from storage.stores import open_store
@@ -27,7 +25,7 @@ def run() -> int:
     init_db(settings.database_url, max_connections=2)
     store = open_store(settings.image_store_url, settings.s3_endpoint_url)
     broker = make_broker(settings.rabbitmq_url, ca_file=settings.rabbitmq_ca_file)
-    keeper = Housekeeper(Pipeline(broker), store, settings)
+    keeper = Housekeeper(Publisher(broker), store, settings)
     broker_down = False  # an outage is logged once, its end once: not once per sweep
     while True:
         try:

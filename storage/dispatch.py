@@ -1,7 +1,7 @@
 """Windowed dispatch: which images of a running task are queued, and which were sent.
 
 A running task has at most ``window`` images queued or processing; each image that ends
-queues the next one (``storage.pipeline``), and ``queue_up`` fills the window when a run
+queues the next one (``storage.image_states``), and ``queue_up`` fills the window when a run
 begins or was interrupted. An image is queued with ``sent_at`` NULL and marked once its
 message is published, so an unsent image is found however busy the queue is (an outbox).
 """
@@ -17,22 +17,39 @@ _LOCK_RUN_SQL = """
 SELECT run, queued_through FROM tasks WHERE id = %s AND status = 'processing' AND NOT cancelled FOR UPDATE
 """
 _IN_FLIGHT_SQL = "SELECT count(*) FROM images WHERE task_id = %s AND status IN ('queued', 'processing')"
-# SKIP LOCKED: an image that an ending image is queuing at this moment is that one's to queue.
-_QUEUE_UP_SQL = """
-WITH next AS (
-    SELECT id, position, status FROM images
-    WHERE task_id = %(task)s AND status IN ('pending', 'failed') AND position > %(after)s AND run < %(run)s
-    ORDER BY position
-    LIMIT %(count)s
-    FOR UPDATE SKIP LOCKED
+
+
+def requeue_sql(*, run: str, after: str, count: str, joined: str = "", only_if: str | None = None) -> str:
+    """The CTEs ``next`` and ``requeued``: the run's next ``count`` images after position ``after`` that
+    are pending or failed in an earlier run, set queued (unsent) in run ``run``; ``requeued`` returns
+    each one's id, position and former status (``was``). The SQL arguments are expressions over
+    ``images AS i`` and the relations in ``joined`` (", name" each); ``only_if``, if given,
+    must hold for any.
+
+    The one statement of that rule, for the first window (``queue_up``) and for an image that ends
+    and queues the next in its place (``storage.image_states``). SKIP LOCKED: an image another
+    statement is queuing at this moment is that one's to queue.
+    """
+    condition = "" if only_if is None else f"{only_if} AND "
+    return f"""next AS (
+    SELECT i.id, i.position, i.status FROM images AS i{joined}
+    WHERE {condition}i.task_id = %(task)s AND i.status IN ('pending', 'failed') AND i.position > {after}
+      AND i.run < {run}
+    ORDER BY i.position
+    LIMIT {count}
+    FOR UPDATE OF i SKIP LOCKED
 ), requeued AS (
     UPDATE images
-    SET status = 'queued', error = NULL, attempts = 0, claimed_by = NULL, sent_at = NULL, run = %(run)s,
+    SET status = 'queued', error = NULL, attempts = 0, claimed_by = NULL, sent_at = NULL, run = {run},
         updated_at = clock_timestamp()
     FROM next
     WHERE images.id = next.id
     RETURNING images.id, images.position, next.status AS was
-), moved AS (
+)"""
+
+
+_QUEUE_UP_SQL = f"""
+WITH {requeue_sql(run="%(run)s", after="%(after)s", count="%(count)s")}, moved AS (
     UPDATE tasks SET
         queued_through = greatest(queued_through, (SELECT max(position) FROM requeued)),
         images_failed = images_failed - (SELECT count(*) FROM requeued WHERE was = 'failed'),

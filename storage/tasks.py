@@ -4,7 +4,7 @@ Every state change is one conditional ``UPDATE … RETURNING`` whose condition i
 ("only from forming"), so two concurrent requests cannot both pass it. These lock the
 task row first, then its images; they act on tasks none of whose images a worker holds
 (forming, failed, or a purge whose condition is that none is processing), so they never
-meet the workers' opposite order (``storage.pipeline``).
+meet the workers' opposite order (``storage.image_states``).
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def cancel_task(task_id: UUID, lock_timeout_s: float = 5.0) -> None:
     """Hide the task from the API at once and tell the pipeline to stop working on it.
 
     The task's advisory lock is taken exclusively first, so the flag is set only once every
-    claimed image's detector call has begun (``storage.pipeline.CallGate``), and any later claim
+    claimed image's detector call has begun (``storage.image_states.CallGate``), and any later claim
     sees the flag: none begins after. The wait for that lock is bounded by ``lock_timeout_s``: a
     worker stuck before its call begins makes this raise ``TaskBusy`` with nothing changed,
     instead of holding the request.

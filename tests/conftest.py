@@ -12,7 +12,7 @@ import pytest
 from dramatiq.common import dq_name
 
 from actors.broker import make_broker
-from actors.messages import Pipeline
+from actors.messages import Publisher
 from api.app import Parts, create_app
 from config.settings import LOCAL_THREADS
 from service.processes import Child
@@ -89,22 +89,22 @@ def fresh_emulator(emulator: Emulator) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def pipeline(vhost: str) -> Iterator[Pipeline]:
+def publisher(vhost: str) -> Iterator[Publisher]:
     broker = make_broker(vhost)
-    yield Pipeline(broker)
+    yield Publisher(broker)
     broker.close()
 
 
 def build_client(
-    storage_dir: Path, pipeline: Pipeline, credentials: tuple[str, str] | None = None, **parts: int
+    storage_dir: Path, publisher: Publisher, credentials: tuple[str, str] | None = None, **parts: int
 ) -> falcon.testing.TestClient:
-    app = create_app(Parts(FileStore(storage_dir), pipeline, MAX_IMAGE_BYTES, credentials, **parts))
+    app = create_app(Parts(FileStore(storage_dir), publisher, MAX_IMAGE_BYTES, credentials, **parts))
     return falcon.testing.TestClient(app)
 
 
 @pytest.fixture
-def client(clean_db: None, storage_dir: Path, pipeline: Pipeline) -> falcon.testing.TestClient:
-    return build_client(storage_dir, pipeline)
+def client(clean_db: None, storage_dir: Path, publisher: Publisher) -> falcon.testing.TestClient:
+    return build_client(storage_dir, publisher)
 
 
 def service_env(storage_dir: Path, emulator: Emulator | EmulatorProcess, **extra: str) -> dict[str, str]:

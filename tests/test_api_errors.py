@@ -76,8 +76,8 @@ def test_health_says_postgresql_is_unavailable_in_its_own_words(postgres_gone):
 
 
 @pytest.fixture
-def guarded(clean_db, storage_dir, pipeline):
-    return build_client(storage_dir, pipeline, ("alice", "wonder:land"))
+def guarded(clean_db, storage_dir, publisher):
+    return build_client(storage_dir, publisher, ("alice", "wonder:land"))
 
 
 def responders(app) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from actors.broker import make_broker
-from actors.messages import Pipeline
+from actors.messages import Publisher
 from storage.models import Task
 from tests.conftest import build_client
 from tests.harness import wait_until
@@ -16,7 +16,7 @@ from tests.helpers import FINAL, create_task, typed, upload
 from tools.emulator_faces import face, make_jpeg
 
 
-class FinishingBeforeTheAnswer(Pipeline):
+class FinishingBeforeTheAnswer(Publisher):
     """The real pipeline, except that dispatching returns only once the workers have ended the run:
     whatever the API reads after dispatching is the ended task, so only an answer built from the
     request's own state change still says ``processing``."""

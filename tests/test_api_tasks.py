@@ -140,9 +140,9 @@ def test_deleting_a_forming_task_removes_it_and_its_files(client, storage_dir):
 
 
 def test_a_delete_waits_a_bounded_time_for_a_held_task_then_answers_503_and_204_once_it_is_free(
-    clean_db, storage_dir, pipeline
+    clean_db, storage_dir, publisher
 ):
-    client = build_client(storage_dir, pipeline, delete_lock_timeout_s=1)
+    client = build_client(storage_dir, publisher, delete_lock_timeout_s=1)
     task = create_task(client)
     image = upload(client, task["id"], make_jpeg(faces=[]), "a.jpg").json
     # A second connection holds the task as a worker does between its claim and its call's start.

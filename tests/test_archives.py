@@ -149,9 +149,9 @@ def test_a_zip_bomb_is_refused_and_nothing_is_added(client, storage_dir):
 
 
 @pytest.fixture
-def small_archives(clean_db, storage_dir, pipeline):
+def small_archives(clean_db, storage_dir, publisher):
     """The API with archives limited to 1 MiB."""
-    return build_client(storage_dir, pipeline, max_archive_bytes=1024 * 1024)
+    return build_client(storage_dir, publisher, max_archive_bytes=1024 * 1024)
 
 
 def test_an_archive_that_unpacks_past_the_limit_is_a_413(small_archives, storage_dir):

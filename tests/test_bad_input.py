@@ -220,8 +220,8 @@ def test_a_name_like_a_path_is_stored_verbatim_and_the_file_stays_in_its_place(c
 
 
 @pytest.fixture
-def guarded(clean_db, storage_dir, pipeline):
-    return build_client(storage_dir, pipeline, ("alice", "wonder:land"))
+def guarded(clean_db, storage_dir, publisher):
+    return build_client(storage_dir, publisher, ("alice", "wonder:land"))
 
 
 @pytest.mark.parametrize("authorization", [
@@ -238,7 +238,7 @@ def test_wrong_credentials_in_any_shape_are_a_json_401(guarded, authorization):
 
 
 @pytest.fixture
-def full_disk(clean_db, pipeline, tmp_path) -> Iterator[tuple[Any, Path]]:
+def full_disk(clean_db, publisher, tmp_path) -> Iterator[tuple[Any, Path]]:
     """The API with its image store on a tmpfs of 384 KiB (as root; skipped otherwise)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root; the disk-full case is not run")
@@ -249,7 +249,7 @@ def full_disk(clean_db, pipeline, tmp_path) -> Iterator[tuple[Any, Path]]:
     if done.returncode != 0:
         pytest.skip(f"no tmpfs can be mounted here: {done.stderr.decode().strip()}")
     try:
-        yield build_client(mount, pipeline), mount
+        yield build_client(mount, publisher), mount
     finally:
         subprocess.run(["umount", str(mount)], check=False)
 

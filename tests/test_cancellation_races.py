@@ -1,7 +1,7 @@
 """Deletes racing claims on real workers: no detector call begins after a DELETE answered 204.
 
 A claim holds its task's lock (shared) until the detector call has begun; the DELETE takes it
-exclusively before setting the flag (``storage.pipeline.CallGate``). A call begins when the worker
+exclusively before setting the flag (``storage.image_states.CallGate``). A call begins when the worker
 has handed the image to the detector (to the network for FaceCloud, to the model for the local one, both
 raced here): the worker notes that instant (debug log, the machine's
 monotonic clock, before it lets a delete go on), and the test compares it with the instant each

@@ -63,18 +63,18 @@ def test_a_worker_killed_mid_task_loses_no_image_and_counts_none_twice(service, 
     assert worker_metric(service, "facetasks_detector_calls_repeated_total", detector="facecloud") >= repeats
 
 
-def test_messages_delivered_twice_call_the_detector_once_per_image(service, fresh_emulator, pipeline):
+def test_messages_delivered_twice_call_the_detector_once_per_image(service, fresh_emulator, publisher):
     fresh_emulator.configure(latency_ms=200)
     images, stats = numbered_images(4)
     task_id = service.create_task(images)
     assert service.start_task(task_id).status_code == 202
     image_ids = [i["id"] for i in service.task(task_id).json()["images"]]
 
-    pipeline.detect_images(image_ids * 3)  # other messages for the same images
+    publisher.detect_images(image_ids * 3)  # other messages for the same images
     again = Message(queue_name=DETECT_QUEUE, actor_name=DETECT_ACTOR, args=(image_ids[0],), kwargs={}, options={})
-    pipeline.broker.enqueue(again)
-    pipeline.broker.enqueue(again)  # the very same message, published twice
-    pipeline.aggregate(uuid.UUID(task_id))
+    publisher.broker.enqueue(again)
+    publisher.broker.enqueue(again)  # the very same message, published twice
+    publisher.aggregate(uuid.UUID(task_id))
 
     task = service.wait_until_final(task_id)
     wait_until(lambda: messages_in_queues(DETECT_QUEUE, AGGREGATE_QUEUE) == 0, 30, "every duplicate consumed",

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from actors.housekeeping import Housekeeper
 from actors.messages import AGGREGATE_QUEUE, DETECT_QUEUE, WEBHOOK_QUEUE
 from config.settings import Settings
+from service.housekeeper import Housekeeper
 from storage import housekeeping as sweeps
-from storage import pipeline
+from storage import image_states
 from storage.db import db
 from storage.dispatch import queue_up
 from storage.files import FileStore
@@ -49,7 +49,7 @@ def test_stale_claims_go_back_to_the_queue_unsent_and_fresh_ones_stay(client):
     task_id, (stale, fresh) = running_task(client, 2, 2)
     with db.connection_context():
         for image_id in (stale, fresh):
-            assert pipeline.claim_image(image_id, f"m-{image_id}") is not None
+            assert image_states.claim_image(image_id, f"m-{image_id}") is not None
         version = Task.get_by_id(task_id).version
     age(Image, [stale], 120)
 
@@ -92,12 +92,12 @@ def test_stalled_and_unfinished_runs_are_told_apart(client):
         assert sweeps.unfinished_runs(60) == [finished]
 
 
-def test_a_sweep_sends_what_is_missing_finishes_purges_cleans_and_records_itself(client, pipeline, storage_dir):
+def test_a_sweep_sends_what_is_missing_finishes_purges_cleans_and_records_itself(client, publisher, storage_dir):
     settings = Settings(unsent_after_s=60, stale_claim_s=600, task_window=2)
-    keeper = Housekeeper(pipeline, FileStore(storage_dir), settings)
+    keeper = Housekeeper(publisher, FileStore(storage_dir), settings)
     for queue in (DETECT_QUEUE, AGGREGATE_QUEUE, WEBHOOK_QUEUE):
-        pipeline.broker.declare_queue(queue, ensure=True)
-        pipeline.broker.channel.queue_purge(queue)
+        publisher.broker.declare_queue(queue, ensure=True)
+        publisher.broker.channel.queue_purge(queue)
     _unsent_task, unsent = running_task(client, 3, 2)
     age(Image, unsent, 120)
     stalled, _ = running_task(client, 2, 0)  # started, its dispatch message lost: nothing queued
@@ -126,7 +126,7 @@ def test_a_sweep_sends_what_is_missing_finishes_purges_cleans_and_records_itself
 
     assert all(row.sent_at is not None for row in unsent_rows)  # published, and marked so
     assert queued_stalled == 2  # dispatched again, within its window
-    assert pipeline.broker.get_queue_message_counts(DETECT_QUEUE)[0] == 4
+    assert publisher.broker.get_queue_message_counts(DETECT_QUEUE)[0] == 4
     assert not doomed_left and not (storage_dir / str(doomed)).exists()
     assert not stray.exists() and not old_part.exists() and not old_batch.exists()
     assert swept is not None and swept.timestamp() >= before - 1
@@ -151,11 +151,11 @@ def ended_with_callback(client, announced: bool) -> uuid.UUID:
     return task_id
 
 
-def test_housekeeping_announces_an_end_that_was_never_handed_over_once_and_a_queued_one_never(client, pipeline,
+def test_housekeeping_announces_an_end_that_was_never_handed_over_once_and_a_queued_one_never(client, publisher,
                                                                                               storage_dir):
-    keeper = Housekeeper(pipeline, FileStore(storage_dir), Settings(unsent_after_s=60))
-    pipeline.broker.declare_queue(WEBHOOK_QUEUE, ensure=True)
-    pipeline.broker.channel.queue_purge(WEBHOOK_QUEUE)
+    keeper = Housekeeper(publisher, FileStore(storage_dir), Settings(unsent_after_s=60))
+    publisher.broker.declare_queue(WEBHOOK_QUEUE, ensure=True)
+    publisher.broker.channel.queue_purge(WEBHOOK_QUEUE)
     ended_with_callback(client, announced=True)
     lost = ended_with_callback(client, announced=False)
 

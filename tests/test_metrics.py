@@ -96,7 +96,7 @@ def test_a_second_worker_set_on_a_taken_metrics_port_logs_one_line_and_keeps_wor
     assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
 
 
-def test_api_metrics_time_the_image_stores_calls_and_count_its_failures(client, pipeline, monkeypatch):
+def test_api_metrics_time_the_image_stores_calls_and_count_its_failures(client, publisher, monkeypatch):
     task = create_task(client)
     image = upload(client, task["id"], make_jpeg(faces=[]), "a.jpg").json
     assert client.simulate_get(f"/api/v1/tasks/{task['id']}/images/{image['id']}/file").status_code == 200
@@ -104,7 +104,7 @@ def test_api_metrics_time_the_image_stores_calls_and_count_its_failures(client, 
         monkeypatch.setenv(name, value_)
     # A bucket behind a port nothing listens on: every call fails at once.
     down = falcon.testing.TestClient(create_app(Parts(
-        open_store("s3://facetasks", f"http://127.0.0.1:{free_port()}"), pipeline, MAX_IMAGE_BYTES)))
+        open_store("s3://facetasks", f"http://127.0.0.1:{free_port()}"), publisher, MAX_IMAGE_BYTES)))
     refused = upload(down, task["id"], make_jpeg(faces=[]), "b.jpg")
 
     kept = samples(client.simulate_get("/metrics").text)

@@ -17,7 +17,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_spec_validator import validate
 
 from actors.broker import make_broker
-from actors.messages import Pipeline
+from actors.messages import Publisher
 from api.openapi import document
 from api.web import STATIC_DIR, SWAGGER_PREFIX, swagger_ui_dir
 from tests.conftest import MAX_IMAGE_BYTES, build_client
@@ -116,9 +116,9 @@ def test_every_route_of_the_app_is_documented_and_nothing_else(client: falcon.te
 
 
 def test_the_pages_and_the_document_need_no_credentials(
-    storage_dir: Path, pipeline: Pipeline, clean_db: None, seen: set[tuple[str, str, int]]
+    storage_dir: Path, publisher: Publisher, clean_db: None, seen: set[tuple[str, str, int]]
 ) -> None:
-    checked = Checked(build_client(storage_dir, pipeline, CREDENTIALS), seen)
+    checked = Checked(build_client(storage_dir, publisher, CREDENTIALS), seen)
     assert checked("GET", "/openapi.json", 200).json == SPEC
     assert "<title>facetasks</title>" in checked("GET", "/", 200).text
     assert "/docs/assets/swagger-ui-bundle.js" in checked("GET", "/docs", 200).text
@@ -198,16 +198,16 @@ def test_service_responses_match(checked: Checked, storage_dir: Path, seen: set[
     checked("GET", "/metrics", 200)
     checked("GET", "/", 200)
     checked("GET", "/docs", 200)
-    down = Checked(build_client(storage_dir, Pipeline(make_broker(UNREACHABLE_BROKER))), seen)
+    down = Checked(build_client(storage_dir, Publisher(make_broker(UNREACHABLE_BROKER))), seen)
     down("GET", "/health", 503)
     task = down.json("POST", "/api/v1/tasks", 201)
     down("POST", f"/api/v1/tasks/{task['id']}/start", 503)
 
 
 def test_users_keys_and_owned_tasks_responses_match(
-    storage_dir: Path, pipeline: Pipeline, clean_db: None, seen: set[tuple[str, str, int]]
+    storage_dir: Path, publisher: Publisher, clean_db: None, seen: set[tuple[str, str, int]]
 ) -> None:
-    checked = Checked(build_client(storage_dir, pipeline, CREDENTIALS, auth_failures_per_minute=10), seen)
+    checked = Checked(build_client(storage_dir, publisher, CREDENTIALS, auth_failures_per_minute=10), seen)
     admin = {"Authorization": "Basic YWxpY2U6d29uZGVybGFuZA=="}
     checked.json("POST", "/api/v1/users", 201, {"name": "bob", "role": "member"}, headers=admin)
     checked.json("POST", "/api/v1/users", 409, {"name": "bob", "role": "member"}, headers=admin)

@@ -64,8 +64,8 @@ def test_every_error_carries_the_headers(client, task_with_image):
     assert_secured(client.simulate_post(f"/api/v1/tasks/{task_id}/retry"), 409, "application/json")
 
 
-def test_refused_credentials_carry_the_headers(clean_db, storage_dir, pipeline):
-    guarded = build_client(storage_dir, pipeline, ("alice", "wonder:land"))
+def test_refused_credentials_carry_the_headers(clean_db, storage_dir, publisher):
+    guarded = build_client(storage_dir, publisher, ("alice", "wonder:land"))
     assert_secured(guarded.simulate_get("/api/v1/tasks"), 401, "application/json")
     # The web page itself is public: it asks for credentials with a form of its own.
     assert_secured(guarded.simulate_get("/"), 200, "text/html")

@@ -196,8 +196,8 @@ def expected(principal: str, route: tuple[str, str], success: int) -> int:
     return 404 if route in A_S_THINGS else success
 
 
-def api_routes(storage_dir: Path, pipeline: Any) -> set[tuple[str, str]]:
-    app = build_client(storage_dir, pipeline).app
+def api_routes(storage_dir: Path, publisher: Any) -> set[tuple[str, str]]:
+    app = build_client(storage_dir, publisher).app
     return {
         (method.method, route.path.replace(":uuid", ""))
         for route in falcon.inspect.inspect_app(app).routes if route.path.startswith("/api/v1")
@@ -205,9 +205,9 @@ def api_routes(storage_dir: Path, pipeline: Any) -> set[tuple[str, str]]:
     }
 
 
-def test_every_principal_gets_the_exact_status_on_every_api_route(team: Team, storage_dir: Path, pipeline) -> None:
+def test_every_principal_gets_the_exact_status_on_every_api_route(team: Team, storage_dir: Path, publisher) -> None:
     routes = _requests(Target("t", "i", "u", "k"))
-    assert set(routes) == api_routes(storage_dir, pipeline)
+    assert set(routes) == api_routes(storage_dir, publisher)
     got, want = {}, {}
     for principal in PRINCIPALS:
         for route in routes:
@@ -290,9 +290,9 @@ def test_no_key_secret_is_in_the_database_or_the_log(apis: list[Api], team: Team
 
 
 def test_repeated_failed_authentication_from_one_address_gets_429_logged_once(
-    storage_dir: Path, pipeline: Any, clean_db: None, caplog: pytest.LogCaptureFixture
+    storage_dir: Path, publisher: Any, clean_db: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = build_client(storage_dir, pipeline, ROOT_PAIR, auth_failures_per_minute=3)
+    client = build_client(storage_dir, publisher, ROOT_PAIR, auth_failures_per_minute=3)
     wrong = basic("root", "guess")
     # No credentials at all is no guess: it does not count.
     assert [client.simulate_get("/api/v1/me").status_code for _ in range(5)] == [401] * 5
@@ -358,9 +358,9 @@ def paired_workers(database: None, vhost: str, storage_dir: Path, emulator: Emul
 
 
 def test_a_members_webhook_names_them_as_owner_like_the_summary_they_read(
-    storage_dir: Path, pipeline: Any, clean_db: None, paired_workers: Workers, fresh_emulator: Emulator
+    storage_dir: Path, publisher: Any, clean_db: None, paired_workers: Workers, fresh_emulator: Emulator
 ) -> None:
-    client = build_client(storage_dir, pipeline, ROOT_PAIR, webhook_hosts=ALLOWED)
+    client = build_client(storage_dir, publisher, ROOT_PAIR, webhook_hosts=ALLOWED)
     assert client.simulate_post("/api/v1/users", json={"name": "amy", "role": "member"},
                                 headers=basic(*ROOT_PAIR)).status_code == 201
     key = client.simulate_post("/api/v1/keys", json={"name": "hooks", "user": "amy"}, headers=basic(*ROOT_PAIR))

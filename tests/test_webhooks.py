@@ -74,8 +74,8 @@ def webhook_workers(database, vhost, storage_dir: Path, emulator, tmp_path_facto
 
 
 @pytest.fixture
-def hooked(clean_db, storage_dir, pipeline):
-    return build_client(storage_dir, pipeline, webhook_hosts=ALLOWED)
+def hooked(clean_db, storage_dir, publisher):
+    return build_client(storage_dir, publisher, webhook_hosts=ALLOWED)
 
 
 @pytest.fixture
@@ -269,9 +269,9 @@ def test_https_goes_to_the_vetted_address_and_checks_the_certificate_against_the
     ("localhost", "http://169.254.169.254/latest", "goes to 169.254.169.254, which is not in WEBHOOK_ALLOWED_HOSTS"),
 ])
 def test_at_create_an_address_or_a_port_the_allowlist_does_not_hold_is_a_400(
-    clean_db, storage_dir, pipeline, allowed, callback, refusal
+    clean_db, storage_dir, publisher, allowed, callback, refusal
 ):
-    client = build_client(storage_dir, pipeline, webhook_hosts=Allowlist.parse(allowed))
+    client = build_client(storage_dir, publisher, webhook_hosts=Allowlist.parse(allowed))
 
     result = client.simulate_post("/api/v1/tasks", json={"callback_url": callback})
 
@@ -284,9 +284,9 @@ def test_at_create_an_address_or_a_port_the_allowlist_does_not_hold_is_a_400(
     ("[fd00::7]:80", "http://[fd00::7]/x"), ("HOOKS.example.com", "https://hooks.example.com./x"),
 ])
 def test_at_create_a_listed_name_address_or_network_with_its_port_is_accepted(
-    clean_db, storage_dir, pipeline, allowed, callback
+    clean_db, storage_dir, publisher, allowed, callback
 ):
-    client = build_client(storage_dir, pipeline, webhook_hosts=Allowlist.parse(allowed))
+    client = build_client(storage_dir, publisher, webhook_hosts=Allowlist.parse(allowed))
 
     assert client.simulate_post("/api/v1/tasks", json={"callback_url": callback}).status_code == 201
 

@@ -45,7 +45,7 @@ def status_of(client, task_id: str) -> str:
     return client.simulate_get(f"/api/v1/tasks/{task_id}", params={"images": "false"}).json["status"]
 
 
-def test_a_running_task_never_has_more_than_its_window_in_flight(client, windowed, fresh_emulator, pipeline):
+def test_a_running_task_never_has_more_than_its_window_in_flight(client, windowed, fresh_emulator, publisher):
     fresh_emulator.configure(latency_ms=30)
     task_id = started_task(client, 24, tag=1)
     most_in_flight, most_in_queue = 0, 0
@@ -55,7 +55,7 @@ def test_a_running_task_never_has_more_than_its_window_in_flight(client, windowe
         with db.connection_context():
             in_flight = db.execute_sql(_IN_FLIGHT_SQL, (task_id,)).fetchone()[0]
         most_in_flight = max(most_in_flight, in_flight)
-        most_in_queue = max(most_in_queue, pipeline.broker.get_queue_message_counts(DETECT_QUEUE)[0])
+        most_in_queue = max(most_in_queue, publisher.broker.get_queue_message_counts(DETECT_QUEUE)[0])
 
     task = wait_until_final(client, task_id)
     assert task["status"] == "completed"

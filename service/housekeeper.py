@@ -1,8 +1,7 @@
 """Housekeeping: the backstop that brings every task to an end whatever was lost.
 
-``python -m service.housekeeping`` runs it as a process of its own (its entry point moved there from this
-module, once ``python -m actors.housekeeping``: entry points sit on top of the layers), which whatever runs the
-service restarts when it dies (the ``make run`` supervisor, compose's restart policy); when
+A process loop, not an actor: ``python -m service.housekeeping`` runs it as a process of its own, which
+whatever runs the service restarts when it dies (the ``make run`` supervisor, compose's restart policy); when
 several run, a PostgreSQL advisory lock lets one sweep at a time. Each sweep records when it
 ended, which ``/health`` and ``/metrics`` report.
 """
@@ -14,7 +13,7 @@ import time
 from itertools import islice
 
 from actors.dispatcher import Dispatcher
-from actors.messages import Pipeline
+from actors.messages import Publisher
 from actors.webhooks import announce_end
 from config.settings import Settings
 from storage import housekeeping as sweeps
@@ -35,9 +34,9 @@ ORPHAN_BATCH = 1000
 
 
 class Housekeeper:
-    def __init__(self, pipeline: Pipeline, store: ImageStore, settings: Settings) -> None:
-        self.pipeline = pipeline
-        self.dispatcher = Dispatcher(pipeline, settings.task_window)
+    def __init__(self, publisher: Publisher, store: ImageStore, settings: Settings) -> None:
+        self.publisher = publisher
+        self.dispatcher = Dispatcher(publisher, settings.task_window)
         self.store = store
         self.settings = settings
         self._orphans_swept_at: float | None = None
@@ -60,10 +59,10 @@ class Housekeeper:
                     logger.warning("housekeeping: task %s had stalled; %d images queued", task_id, sent)
             for task_id in sweeps.unfinished_runs(UNFINISHED_AFTER_S):
                 logger.warning("housekeeping: finishing task %s", task_id)
-                self.pipeline.aggregate(task_id)
+                self.publisher.aggregate(task_id)
             for task_id, run in sweeps.unannounced_ends(self.settings.unsent_after_s):
                 logger.warning("housekeeping: announcing the end of task %s", task_id)
-                announce_end(self.pipeline, task_id, run)
+                announce_end(self.publisher, task_id, run)
             for task_id in sweeps.cancelled_tasks():
                 if purge(task_id, self.store):
                     logger.info("housekeeping: purged cancelled task %s", task_id)

@@ -22,6 +22,7 @@ from uuid import UUID
 from peewee import Case, fn
 
 from storage.db import db
+from storage.dispatch import requeue_sql
 from storage.locks import task_lock_key
 from storage.models import Image, Task
 from storage.prepared import Prepared
@@ -103,7 +104,7 @@ SELECT EXISTS (SELECT 1 FROM tasks WHERE id = %(task)s AND NOT cancelled)
 # image of the task queued in its place, change together or not at all. The task row,
 # shared by every image of the task, is locked last. The next image is locked with SKIP
 # LOCKED and re-checked by PostgreSQL, so two images ending at once queue two others.
-_END_IMAGE_SQL = """
+_END_IMAGE_SQL = f"""
 WITH ended AS (
     UPDATE images
     SET status = %(status)s, error = %(error)s, model = %(model)s, claimed_by = NULL, updated_at = clock_timestamp()
@@ -127,21 +128,8 @@ WITH ended AS (
     FROM (SELECT gender, age, 1 AS sign FROM new_faces UNION ALL SELECT gender, age, -1 FROM old_faces) AS f
 ), run AS (
     SELECT run, queued_through FROM tasks WHERE id = %(task)s AND status = 'processing' AND NOT cancelled
-), next AS (
-    SELECT i.id, i.position, i.status FROM images AS i, run
-    WHERE EXISTS (SELECT 1 FROM ended) AND i.task_id = %(task)s AND i.status IN ('pending', 'failed')
-      AND i.position > run.queued_through AND i.run < run.run
-    ORDER BY i.position
-    LIMIT 1
-    FOR UPDATE OF i SKIP LOCKED
-), requeued AS (
-    UPDATE images
-    SET status = 'queued', error = NULL, attempts = 0, claimed_by = NULL, sent_at = NULL,
-        run = (SELECT run FROM run), updated_at = clock_timestamp()
-    FROM next
-    WHERE images.id = next.id
-    RETURNING images.id, images.position, next.status AS was
-), counted AS (
+), {requeue_sql(run="(SELECT run FROM run)", after="run.queued_through", count="1", joined=", run",
+                only_if="EXISTS (SELECT 1 FROM ended)")}, counted AS (
     UPDATE tasks SET
         remaining = remaining - 1,
         version = version + 1,
