@@ -29,16 +29,13 @@ from requests.adapters import HTTPAdapter
 from actors.messages import Publisher
 from config.allowlist import Allowlist
 from config.http_status import transient
+from config.settings import Tuning
 from reach.vetting import Refused, vetted_address
 from representations.serialize import summary
 from storage import webhooks
 from storage.principals import signs_in_required
 
 logger = logging.getLogger(__name__)
-
-# Seconds to connect to a receiver, and to wait for its answer.
-TIMEOUT_S = (5, 10)
-
 
 class WebhookNotDelivered(Exception):
     """The receiver did not take the webhook; it may later (Dramatiq retries it)."""
@@ -74,8 +71,13 @@ def _pinned(url: SplitResult, address: str) -> tuple[str, str]:
 
 
 class WebhookSender:
-    def __init__(self, secret: str | None, allowed_hosts: Allowlist, *, pair_set: bool = False) -> None:
+    def __init__(
+        self, secret: str | None, allowed_hosts: Allowlist, *, pair_set: bool = False,
+        timeout_s: tuple[float, float] = Tuning.webhook_timeout_s,
+    ) -> None:
         self.secret = (secret or "").encode()
+        # Seconds to connect to a receiver, and to wait for its answer.
+        self.timeout_s = timeout_s
         # Whether API_USERNAME/API_PASSWORD are set: then the body names the task's owner, as the API does.
         self.pair_set = pair_set
         self.allowed_hosts = allowed_hosts if secret else Allowlist()
@@ -110,7 +112,7 @@ class WebhookSender:
         with requests.Session() as http:
             http.mount(f"{url.scheme}://", _PinnedAdapter(host))
             try:
-                response = http.post(target, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+                response = http.post(target, data=body, headers=headers, timeout=self.timeout_s, allow_redirects=False)
             except requests.RequestException as error:
                 webhooks.record_attempt(task.id, run, None, delivered=False, error=f"No answer: {error}")
                 raise WebhookNotDelivered(f"task {task_id}: webhook not delivered: {error}") from None

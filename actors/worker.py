@@ -45,15 +45,6 @@ from storage.db import init_db
 from storage.store_metrics import StoreMetrics
 from storage.stores import open_store
 
-# An image's whole processing, retries excluded, must end well within RabbitMQ's
-# 30-minute consumer timeout; a detect call that hangs longer than this is interrupted.
-DETECT_TIME_LIMIT_MS = 5 * 60 * 1000
-AGGREGATE_MAX_RETRIES = 20
-# A webhook receiver that is down is tried 9 times over about 40 minutes (1 s to 10 min apart).
-WEBHOOK_MAX_RETRIES = 8
-WEBHOOK_MIN_BACKOFF_MS = 1_000
-WEBHOOK_MAX_BACKOFF_MS = 10 * 60 * 1000
-
 
 def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSender, settings: Settings) -> None:
     dramatiq.actor(
@@ -64,7 +55,7 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSende
         max_retries=settings.detect_max_retries,
         min_backoff=settings.retry_min_backoff_ms,
         max_backoff=settings.retry_max_backoff_ms,
-        time_limit=DETECT_TIME_LIMIT_MS,
+        time_limit=settings.tuning.detect_time_limit_ms,
         throws=(BadImageError, DetectorAuthError),
     )
     # The control stages: few messages, on a queue of their own so they never wait behind detections.
@@ -74,7 +65,7 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSende
             broker=broker,
             actor_name=name,
             queue_name=AGGREGATE_QUEUE,
-            max_retries=AGGREGATE_MAX_RETRIES,
+            max_retries=settings.tuning.aggregate_max_retries,
             min_backoff=settings.retry_min_backoff_ms,
             max_backoff=settings.retry_max_backoff_ms,
         )
@@ -83,9 +74,9 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSende
         broker=broker,
         actor_name=WEBHOOK_ACTOR,
         queue_name=WEBHOOK_QUEUE,
-        max_retries=WEBHOOK_MAX_RETRIES,
-        min_backoff=WEBHOOK_MIN_BACKOFF_MS,
-        max_backoff=WEBHOOK_MAX_BACKOFF_MS,
+        max_retries=settings.tuning.webhook_max_retries,
+        min_backoff=settings.tuning.webhook_min_backoff_ms,
+        max_backoff=settings.tuning.webhook_max_backoff_ms,
     )
 
 
@@ -135,7 +126,8 @@ def setup() -> None:
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.
     broker.add_middleware(FailImageWhenGivenUp(DETECT_ACTOR, stages.fail_image), before=Retries)
-    sender = WebhookSender(settings.webhook_secret, settings.webhook_hosts, pair_set=settings.auth_enabled)
+    sender = WebhookSender(settings.webhook_secret, settings.webhook_hosts, pair_set=settings.auth_enabled,
+                           timeout_s=settings.tuning.webhook_timeout_s)
     declare_actors(broker, stages, sender, settings)
     logging.getLogger(__name__).info(
         "worker ready: detector=%s threads=%d images=%s", settings.detector, settings.worker_threads, store.where

@@ -44,12 +44,12 @@ class Parts:
     max_image_bytes: int
     # The bootstrap admin's pair (API_USERNAME, API_PASSWORD).
     credentials: tuple[str, str] | None = None
-    max_archive_bytes: int = 1024**3
-    max_image_pixels: int = 120_000_000
+    max_archive_bytes: int = Settings.max_archive_bytes
+    max_image_pixels: int = Settings.max_image_pixels
     # Hosts a task's callback_url may name; empty: webhooks are off.
     webhook_hosts: Allowlist = NOWHERE
     # Longest a DELETE waits for workers to begin the calls they claimed before answering 503.
-    delete_lock_timeout_s: float = 5.0
+    delete_lock_timeout_s: float = Settings.delete_lock_timeout_s
     # The HMAC key of API keys' hashes; None: the one stored in the database.
     key_secret: bytes | None = None
     # Failed authentications a client address may make a minute before it gets 429 (api/ratelimit.py);

@@ -92,6 +92,31 @@ def _ca_file(env: Mapping[str, str]) -> str | None:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """Figures the service is tuned with, not read from the environment: chosen once, here, for every
+    module that uses them."""
+
+    # An image's whole processing, retries excluded, must end well within RabbitMQ's 30-minute consumer
+    # timeout: a detect call that hangs longer than this (ms) is interrupted.
+    detect_time_limit_ms: int = 5 * 60 * 1000
+    aggregate_max_retries: int = 20
+    # A webhook receiver that is down is tried 9 times over about 40 minutes (1 s to 10 min apart).
+    webhook_max_retries: int = 8
+    webhook_min_backoff_ms: int = 1_000
+    webhook_max_backoff_ms: int = 10 * 60 * 1000
+    # Seconds to connect to a webhook receiver, and to wait for its answer.
+    webhook_timeout_s: tuple[float, float] = (5, 10)
+    # A run whose last image ended this long ago (s) without being finished lost its message.
+    unfinished_after_s: int = 30
+    # Images re-sent per housekeeping sweep at most: a huge backlog is drained over several sweeps.
+    resend_batch: int = 1000
+    # Upload temp files older than this (s) belong to requests that died.
+    stray_upload_s: int = 3600
+    # Images looked up in PostgreSQL per query by the orphan sweep.
+    orphan_batch: int = 1000
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/facetasks"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -176,6 +201,7 @@ class Settings:
     store_orphan_grace_s: int = 3600
     # The CA that signs RabbitMQ's certificate, for amqps:// (PostgreSQL's goes in DATABASE_URL).
     rabbitmq_ca_file: str | None = None
+    tuning: Tuning = field(default_factory=Tuning)
 
     @property
     def image_store_url(self) -> str:
@@ -225,7 +251,7 @@ class Settings:
             facecloud_url=env.get("FACECLOUD_URL") or defaults.facecloud_url,
             facecloud_email=env.get("FACECLOUD_EMAIL") or None,
             facecloud_password=env.get("FACECLOUD_PASSWORD") or None,
-            facecloud_timeout_s=float(_int(env, "FACECLOUD_TIMEOUT_S", 30, minimum=1)),
+            facecloud_timeout_s=float(_int(env, "FACECLOUD_TIMEOUT_S", int(defaults.facecloud_timeout_s), minimum=1)),
             local_min_score=_float(env, "LOCAL_MIN_SCORE", defaults.local_min_score),
             local_min_gender_confidence=_float(
                 env, "LOCAL_MIN_GENDER_CONFIDENCE", defaults.local_min_gender_confidence

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from config.http_status import transient
+from config.settings import Settings
 from detectors.base import BadImageError, DetectorAuthError, DetectorError, Face, TransientDetectorError
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ class FaceCloudClient:
     """
 
     def __init__(
-        self, base_url: str, email: str, password: str, *, timeout: tuple[float, float] = (5.0, 30.0)
+        self, base_url: str, email: str, password: str, *,
+        timeout: tuple[float, float] = (5.0, Settings.facecloud_timeout_s)
     ) -> None:
         if len(timeout) != 2 or min(timeout) <= 0:
             raise ValueError(f"timeout must be (connect_s, read_s), both > 0, got {timeout!r}")

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from config.settings import Settings
 from detectors.base import Face
 from detectors.centerface import CENTERFACE_SOURCE, Detections, find_faces, load_session
 from detectors.embedded import EmbeddedDetector
@@ -96,10 +97,10 @@ class LocalDetector(EmbeddedDetector):
     def __init__(
         self,
         *,
-        min_score: float = 0.6,
-        min_gender_confidence: float = 0.6,
-        min_face: int = 20,
-        max_detect_pixels: int = 2_000_000,
+        min_score: float = Settings.local_min_score,
+        min_gender_confidence: float = Settings.local_min_gender_confidence,
+        min_face: int = Settings.local_min_face_px,
+        max_detect_pixels: int = Settings.local_max_detect_pixels,
         threads: int = 1,
         look_below: float | None = None,
     ) -> None:

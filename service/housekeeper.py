@@ -23,14 +23,6 @@ from storage.tasks import purge
 
 logger = logging.getLogger(__name__)
 
-# A run whose last image ended this long ago without being finished lost its message.
-UNFINISHED_AFTER_S = 30
-# Images re-sent per sweep at most: a huge backlog is drained over several sweeps.
-RESEND_BATCH = 1000
-# Upload temp files older than this belong to requests that died.
-STRAY_UPLOAD_S = 3600
-# Images looked up in PostgreSQL per query by the orphan sweep.
-ORPHAN_BATCH = 1000
 
 
 class Housekeeper:
@@ -48,7 +40,8 @@ class Housekeeper:
             released = sweeps.release_stale_claims(self.settings.stale_claim_s)
             if released:
                 logger.warning("housekeeping: %d images held too long were queued again", released)
-            unsent = sweeps.unsent_images(self.settings.unsent_after_s, self.settings.stale_claim_s, RESEND_BATCH)
+            unsent = sweeps.unsent_images(self.settings.unsent_after_s, self.settings.stale_claim_s,
+                                         self.settings.tuning.resend_batch)
             if unsent:
                 # Logged once sent: while the broker is down this fails every sweep, and says so once.
                 self.dispatcher.send(unsent)
@@ -57,7 +50,7 @@ class Housekeeper:
                 sent = self.dispatcher.fill(task_id, from_start=True)
                 if sent:
                     logger.warning("housekeeping: task %s had stalled; %d images queued", task_id, sent)
-            for task_id in sweeps.unfinished_runs(UNFINISHED_AFTER_S):
+            for task_id in sweeps.unfinished_runs(self.settings.tuning.unfinished_after_s):
                 logger.warning("housekeeping: finishing task %s", task_id)
                 self.publisher.aggregate(task_id)
             for task_id, run in sweeps.unannounced_ends(self.settings.unsent_after_s):
@@ -77,7 +70,7 @@ class Housekeeper:
         for task_id in set(stored) - sweeps.known_tasks(stored):
             self.store.remove_task(task_id)
             logger.info("housekeeping: removed files of deleted task %s", task_id)
-        self.store.remove_stray_uploads(STRAY_UPLOAD_S)
+        self.store.remove_stray_uploads(self.settings.tuning.stray_upload_s)
         # Listing every image costs one call per thousand: done once per half grace, not every sweep.
         grace = self.settings.store_orphan_grace_s
         if self._orphans_swept_at is None or time.monotonic() - self._orphans_swept_at >= grace / 2:
@@ -87,7 +80,7 @@ class Housekeeper:
     def _remove_orphans(self, grace_s: float) -> None:
         """Remove images no row names, kept more than ``grace_s`` ago: their upload died before its commit."""
         images = self.store.images_older_than(grace_s)
-        while batch := list(islice(images, ORPHAN_BATCH)):
+        while batch := list(islice(images, self.settings.tuning.orphan_batch)):
             known = sweeps.known_images([image_id for _, image_id in batch])
             orphans = [key for key in batch if key[1] not in known]
             if orphans:

@@ -19,6 +19,7 @@ from uuid import UUID
 from peewee import Field, OperationalError, fn
 from psycopg2.errors import LockNotAvailable
 
+from config.settings import Settings
 from storage.db import db
 from storage.errors import ImageNotFound, StoreUnavailable, TaskBusy, TaskNotFound, WrongState
 from storage.locks import task_lock_key
@@ -128,7 +129,7 @@ def retry_task(task_id: UUID) -> Task:
     return _begin_run(task_id, TaskStatus.FAILED, Task.images_failed, "retried")
 
 
-def cancel_task(task_id: UUID, lock_timeout_s: float = 5.0) -> None:
+def cancel_task(task_id: UUID, lock_timeout_s: float = Settings.delete_lock_timeout_s) -> None:
     """Hide the task from the API at once and tell the pipeline to stop working on it.
 
     The task's advisory lock is taken exclusively first, so the flag is set only once every
