@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from detectors.base import Face
-from storage import audit, publisher
+from storage import audit, image_states
 from storage.audit import recount
 from storage.db import db
 from storage.dispatch import queue_up
@@ -35,9 +35,9 @@ def end_images(task_id: str, outcomes: list[list[Face] | None]) -> None:
     start_task(task)
     queued = queue_up(task, window=len(outcomes))
     for image_id, faces in zip(queued, outcomes, strict=True):
-        claim = publisher.claim_image(image_id, f"msg-{image_id}")
+        claim = image_states.claim_image(image_id, f"msg-{image_id}")
         assert claim is not None
-        publisher.end_image(claim, faces, None if faces is not None else "bad image", "test-model")
+        image_states.end_image(claim, faces, None if faces is not None else "bad image", "test-model")
 
 
 def test_the_summary_is_exactly_the_list_item_and_has_no_images(client):
@@ -163,7 +163,7 @@ def test_an_images_page_answers_304_until_an_image_of_the_task_changes(client):
     assert [i["status"] for i in after.json["items"]] == ["queued", "pending"]
     # A claim leaves the task row alone (claims never wait for it), and still changes the tag.
     queued = uuid.UUID(after.json["items"][0]["id"])
-    claim = publisher.claim_image(queued, "msg-1")
+    claim = image_states.claim_image(queued, "msg-1")
     assert claim is not None
     claimed = client.simulate_get(path, headers={"If-None-Match": after.headers["ETag"]})
     assert claimed.status_code == 200 and claimed.json["items"][0]["status"] == "processing"
