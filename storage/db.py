@@ -1,8 +1,8 @@
 """The one Peewee database object, initialised at start-up (never at import).
 
-Connections come from a pool. A request or a message takes one on its first query and
-gives it back when it ends (``api.database`` and ``actors.middleware`` close it), so work
-that never touches the database never waits for it.
+Connections come from a pool, taken by the first query. A request gives its connection back when
+it ends (``api.database``); a worker thread keeps its own from message to message and gives it back
+only after a message that raised (``actors.middleware.DatabaseConnections`` says why).
 
 Failures to reach PostgreSQL leave this module as ``storage.errors.DatabaseUnavailable``, so no
 caller above storage needs to know the driver's errors.
