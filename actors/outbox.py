@@ -22,13 +22,13 @@ from uuid import UUID
 
 import dramatiq
 from dramatiq.middleware import Middleware
-from peewee import InterfaceError, OperationalError
 
 from actors import timeline
 from actors.dispatcher import Dispatcher
 from actors.messages import PUBLISH_BATCH, UnsentImages
 from actors.outage import BrokerOutage
 from storage.db import db
+from storage.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 _STOP = object()
@@ -66,7 +66,12 @@ class Outbox(Middleware):
             while len(batch) < self.batch and not self._queued.empty():
                 batch.append(self._queued.get())
             stopping = _STOP in batch
-            self._send([image_id for image_id in batch if isinstance(image_id, UUID)])
+            try:
+                self._send([image_id for image_id in batch if isinstance(image_id, UUID)])
+            except Exception:
+                # The thread must outlive any one batch: what it failed to send is queued and unsent in
+                # PostgreSQL, and housekeeping sends it.
+                logger.exception("the outbox could not send %d images; housekeeping will", len(batch))
 
     def _send(self, image_ids: list[UUID]) -> None:
         try:
@@ -74,6 +79,7 @@ class Outbox(Middleware):
                 self.dispatcher.send(image_ids)
         except UnsentImages as error:
             self.outage.lost(str(error), error.image_ids)
-        except (OperationalError, InterfaceError) as error:
-            # Published but not marked: housekeeping sends them again, a duplicate the claim ignores.
-            logger.warning("%d sent images not marked sent: %s", len(image_ids), error)
+        except DatabaseUnavailable as error:
+            # Not marked sent, whether published or not: housekeeping sends them (again: a duplicate
+            # message finds nothing to claim).
+            logger.warning("%d queued images not marked sent, left to housekeeping: %s", len(image_ids), error)
