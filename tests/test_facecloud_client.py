@@ -238,6 +238,25 @@ class _FixedAnswerServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
+def test_the_proxy_the_environment_named_when_the_client_was_made_carries_every_call(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.reset()
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, emulator.url)  # the emulator answers a proxied request line as its own
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    facecloud = FaceCloudClient("http://facecloud.invalid", EMAIL, PASSWORD, timeout=(2.0, 5.0))
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name)
+
+    faces = facecloud.detect(make_jpeg(faces=[face(1, 2, 30, 40, "female", 41.5)]))
+    facecloud.close()
+
+    assert [(f.x, f.y, f.width, f.height, f.gender, f.age) for f in faces] == [(1, 2, 30, 40, "female", 41.5)]
+    assert (emulator.stats()["login_calls"], emulator.stats()["detect_calls"]) == (1, 1)
+
+
 def test_an_answer_that_is_not_json_is_transient() -> None:
     with _FixedAnswerServer((200, "text/html", b"<html>maintenance</html>")) as server:
         facecloud = FaceCloudClient(server.url, EMAIL, PASSWORD)
