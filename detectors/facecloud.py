@@ -156,7 +156,8 @@ class FaceCloudClient:
             return self._token
 
     def _fetch_token(self) -> str:
-        login = requests.Request("POST", f"{self.base_url}/login", json={"email": self._email, "password": self._password})
+        credentials = {"email": self._email, "password": self._password}
+        login = requests.Request("POST", f"{self.base_url}/login", json=credentials)
         response = self._call("login", self._thread().session.prepare_request(login))
         status = response.status_code
         if transient(status):
