@@ -9,15 +9,7 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-from dramatiq.middleware import (
-    AgeLimit,
-    Callbacks,
-    CurrentMessage,
-    Pipelines,
-    Retries,
-    ShutdownNotifications,
-    TimeLimit,
-)
+from dramatiq.middleware import CurrentMessage, Middleware, Retries, TimeLimit
 
 from actors import metrics, timeline
 from actors.broker import make_broker
@@ -80,6 +72,15 @@ def declare_actors(broker: dramatiq.Broker, stages: Stages, sender: WebhookSende
     )
 
 
+def dramatiq_middleware() -> list[Middleware]:
+    """Dramatiq's own middleware the actors use: time limits, retries, the current message.
+
+    Its other defaults (age limits, callbacks, pipelines, shutdown notifications) serve no actor here,
+    and every middleware costs every message a call per hook.
+    """
+    return [TimeLimit(), Retries(), CurrentMessage()]
+
+
 def serve_metrics() -> None:
     """Dramatiq's exposition fork: every worker process's metrics, on the host and port of the settings."""
     settings = Settings.from_env()
@@ -95,13 +96,7 @@ def setup() -> None:
     middleware = [
         LogContext(),
         DatabaseConnections(),
-        AgeLimit(),
-        TimeLimit(),
-        ShutdownNotifications(),
-        Callbacks(),
-        Pipelines(),
-        Retries(),
-        CurrentMessage(),
+        *dramatiq_middleware(),
         prometheus,
         WebhookPool(settings.webhook_threads, settings.worker_stop_grace_s * 1000),
     ]

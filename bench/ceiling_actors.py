@@ -1,4 +1,5 @@
-"""Two ceilings for the pipeline, run by Dramatiq exactly like the service's workers:
+"""Two ceilings for the pipeline, run by Dramatiq exactly like the service's workers (the same
+Dramatiq middleware, ``actors.worker.dramatiq_middleware``):
 
     python -m dramatiq --processes P --threads T bench.ceiling_actors:setup
 
@@ -23,18 +24,10 @@ from typing import Any
 
 import dramatiq
 import psycopg2
-from dramatiq.middleware import (
-    AgeLimit,
-    Callbacks,
-    CurrentMessage,
-    Middleware,
-    Pipelines,
-    Retries,
-    ShutdownNotifications,
-    TimeLimit,
-)
+from dramatiq.middleware import CurrentMessage, Middleware
 
 from actors.broker import make_broker
+from actors.worker import dramatiq_middleware
 from config.settings import Settings
 
 NOOP = "bench_noop"
@@ -137,10 +130,7 @@ def claim_and_complete(connections: Connections, image_id: str) -> None:
 
 def setup() -> None:
     settings = Settings.from_env()
-    middleware = [
-        AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries(), CurrentMessage(),
-        Marks(Path(os.environ["BENCH_MARKS_DIR"])),
-    ]
+    middleware = [*dramatiq_middleware(), Marks(Path(os.environ["BENCH_MARKS_DIR"]))]
     broker = make_broker(settings.rabbitmq_url, middleware)
     dramatiq.set_broker(broker)
     connections = Connections(settings.database_url, settings.worker_threads)
