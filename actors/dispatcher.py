@@ -22,9 +22,13 @@ class Dispatcher:
         self.publisher = publisher
         self.window = window
 
+    def queue_up(self, task_id: UUID, *, from_start: bool = False) -> list[UUID]:
+        """Queue the task's next images up to its window, unsent: the caller sends them."""
+        return dispatch.queue_up(task_id, self.window, from_start=from_start)
+
     def fill(self, task_id: UUID, *, from_start: bool = False) -> int:
-        """Queue the task's next images up to its window; returns how many were sent."""
-        return self.send(dispatch.queue_up(task_id, self.window, from_start=from_start))
+        """Queue the task's next images up to its window and send them; returns how many."""
+        return self.send(self.queue_up(task_id, from_start=from_start))
 
     def send(self, image_ids: Sequence[UUID]) -> int:
         """Publish and mark ``image_ids``; ``UnsentImages`` names them when the broker refused."""

@@ -102,8 +102,16 @@ class Publisher:
                 if attempt:
                     raise QueueUnavailable(f"RabbitMQ refused the messages: {error}") from error
 
+    def open_batches(self) -> None:
+        """Open this thread's connection and transactional channel, and declare the detect queue, now
+        rather than at its first batch; raises ``QueueUnavailable``."""
+        try:
+            self._batch_channel()
+        except _BROKER_ERRORS as error:
+            self._batch.channel = None
+            raise QueueUnavailable(f"RabbitMQ is unreachable: {broker_error_reason(error)}") from error
+
     def _publish_batches(self, messages: list[Message]) -> None:
-        self.broker.declare_queue(DETECT_QUEUE, ensure=True)
         channel = self._batch_channel()
         for start in range(0, len(messages), PUBLISH_BATCH):
             for message in messages[start : start + PUBLISH_BATCH]:
@@ -116,6 +124,7 @@ class Publisher:
         """This thread's transactional channel, on the broker's connection of this thread."""
         channel = getattr(self._batch, "channel", None)
         if channel is None or not channel.is_open:
+            self.broker.declare_queue(DETECT_QUEUE, ensure=True)
             channel = self._batch.channel = self.broker.connection.channel()
             channel.tx_select()
         return channel

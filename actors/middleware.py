@@ -1,8 +1,9 @@
-"""Worker middleware: database connections per message, and images failed when given up."""
+"""Worker middleware: database connections, the detector ready at start, images failed when given up."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from uuid import UUID
 
@@ -11,7 +12,9 @@ from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 from config.logs import log_context
+from detectors.base import Detector, DetectorError
 from storage.db import db
+from storage.prepared import prepare_all
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +30,44 @@ class DatabaseConnections(Middleware):
     retried, not every message after it.
     """
 
+    def after_worker_thread_boot(self, broker: Broker, thread: object) -> None:
+        # Opened and its statements prepared before the first message, which would otherwise wait for
+        # them (a run's first images did). Only a head start: whatever fails here (PostgreSQL down, the
+        # schema not migrated yet), the first message meets again, and reports or retries.
+        try:
+            db.connect(reuse_if_open=True)
+            prepare_all()
+        except Exception as error:
+            logger.debug("no database connection opened as the thread started: %s", error)
+            if not db.is_closed():
+                db.close()
+
     def after_process_message(
         self, broker: Broker, message: MessageProxy, *, result: object = None, exception: BaseException | None = None
     ) -> None:
         if exception is not None and not db.is_closed():
             db.close()
+
+
+class DetectorReady(Middleware):
+    """The detector made ready (a FaceCloud login) as the worker starts, on a thread of its own, so the
+    first images do not wait for it. A failure is only logged: the first image meets it again and is
+    failed or retried as usual."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self._started = False
+
+    def after_worker_boot(self, broker: Broker, worker: object) -> None:
+        if not self._started:  # the process's own worker; the webhook pool's boots after it
+            self._started = True
+            threading.Thread(target=self._ready, name="detector-ready", daemon=True).start()
+
+    def _ready(self) -> None:
+        try:
+            self.detector.ready()
+        except DetectorError as error:
+            logger.warning("the detector is not ready yet: %s", error)
 
 
 class LogContext(Middleware):

@@ -11,8 +11,7 @@ from dramatiq.middleware import CurrentMessage
 
 from actors import timeline
 from actors.dispatcher import Dispatcher
-from actors.messages import Publisher, UnsentImages
-from actors.outage import BrokerOutage
+from actors.messages import Publisher
 from actors.webhooks import announce_end
 from detectors.base import Detector, Face
 from storage import image_states as states
@@ -26,10 +25,9 @@ logger = logging.getLogger(__name__)
 class Stages:
     def __init__(
         self, detector: Detector, store: ImageStore, publisher: Publisher, dispatcher: Dispatcher, max_attempts: int,
-        max_pixels: int, count_repeat: Callable[[], None], outage: BrokerOutage, send_next: Callable[[UUID], None],
+        max_pixels: int, count_repeat: Callable[[], None], send: Callable[[Sequence[UUID]], None],
     ) -> None:
-        self.outage = outage
-        self.send_next = send_next
+        self.send = send
         self.detector = detector
         self.count_repeat = count_repeat
         self.store = store
@@ -96,14 +94,15 @@ class Stages:
                      began_at)
 
     def dispatch_task(self, task_id: str) -> None:
-        """Queue the first window of a run that was just started or retried; safe to run twice."""
-        try:
-            sent = self.dispatcher.fill(UUID(task_id))
-        except UnsentImages as error:
-            # Committed as queued: the window is full of them, so a retry of this message would send none.
-            self.outage.lost(str(error), error.image_ids)
-            return
-        logger.info("task %s: %d images queued", task_id, sent)
+        """Queue the first window of a run that was just started or retried; safe to run twice.
+
+        The images are committed as queued and unsent, then sent by the process's outbox, whose
+        broker connection is open already (a worker thread's own first publish opened one, a third of
+        a run's start).
+        """
+        queued = self.dispatcher.queue_up(UUID(task_id))
+        self.send(queued)
+        logger.info("task %s: %d images queued", task_id, len(queued))
 
     def aggregate_task(self, task_id: str) -> None:
         """End a run whose images have all ended; safe to run twice."""
@@ -141,7 +140,7 @@ class Stages:
         else:
             logger.info("image %s of task %s: %d faces (%s)", claim.image_id, claim.task_id, len(faces or ()), model)
         if ended.queued is not None:
-            self.send_next(ended.queued)
+            self.send((ended.queued,))
         if ended.remaining == 0:
             self.publisher.aggregate(claim.task_id)
 

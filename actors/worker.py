@@ -24,7 +24,7 @@ from actors.messages import (
     WEBHOOK_QUEUE,
     Publisher,
 )
-from actors.middleware import DatabaseConnections, FailImageWhenGivenUp, LogContext
+from actors.middleware import DatabaseConnections, DetectorReady, FailImageWhenGivenUp, LogContext
 from actors.outage import BrokerOutage
 from actors.outbox import Outbox
 from actors.stages import Stages
@@ -114,9 +114,10 @@ def setup() -> None:
         handler.addFilter(outage.log_filter())
     outbox = Outbox(dispatcher, outage)
     broker.add_middleware(outbox)
+    broker.add_middleware(DetectorReady(detector))
     stages = Stages(
         detector, store, publisher, dispatcher, settings.max_attempts, settings.max_image_pixels,
-        detector.count_repeat, outage, outbox.put,
+        detector.count_repeat, outbox.put,
     )
     # Dramatiq runs after_* hooks last-added first: placed before Retries, the give-up
     # hook sees Retries' decision, and runs while the database connection is still open.

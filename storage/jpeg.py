@@ -13,6 +13,9 @@ from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
+# Pillow loads its format plugins on its first open; loaded now, a worker's first images don't wait for it.
+Image.preinit()
+
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 # Decoding at 1/8 scale (libjpeg's DCT scaling) still reads every byte of the entropy-coded
 # data, so truncation and corruption are caught at a fraction of a full decode's cost.

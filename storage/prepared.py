@@ -17,6 +17,15 @@ from storage.db import db
 
 # Which statements each (pooled, long-lived) connection has prepared.
 _PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+# Every statement made, for ``prepare_all``.
+_ALL: list[Prepared] = []
+
+
+def prepare_all() -> None:
+    """Prepare every statement on this thread's connection now (a worker thread, as it starts): planned
+    by the first image of a run, the statements kept its threads' first calls waiting for each other."""
+    for statement in _ALL:
+        statement.prepare()
 
 
 class Prepared:
@@ -29,14 +38,18 @@ class Prepared:
             body = body.replace(f"%({param})s", f"${number}")
         self.prepare_sql = f"PREPARE {name}({', '.join(kind for _, kind in params)}) AS {body}"
         self.execute_sql = f"EXECUTE {name}({', '.join(f'%({param})s' for param, _ in params)})"
+        _ALL.append(self)
 
-    def execute(self, values: Mapping[str, Any], before: str = "") -> Any:
-        """Run it with ``values``; ``before`` is SQL sent ahead in the same round trip."""
-        connection = db.connection()
-        known = _PREPARED.setdefault(connection, set())
+    def prepare(self) -> None:
+        """Prepare it on this thread's connection unless it is already."""
+        known = _PREPARED.setdefault(db.connection(), set())
         if self.name not in known:
             db.execute_sql(self.prepare_sql)
             known.add(self.name)
+
+    def execute(self, values: Mapping[str, Any], before: str = "") -> Any:
+        """Run it with ``values``; ``before`` is SQL sent ahead in the same round trip."""
+        self.prepare()
         try:
             return db.execute_sql(before + self.execute_sql, values)
         except Exception as error:
