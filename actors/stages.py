@@ -13,7 +13,7 @@ from actors import timeline
 from actors.dispatcher import Dispatcher
 from actors.messages import Publisher
 from actors.webhooks import announce_end
-from detectors.base import Detector, Face
+from detectors.base import Detector, DetectorError, Face
 from storage import image_states as states
 from storage.jpeg import CorruptJpegError, NotJpegError, TooManyPixelsError, check_pixels
 from storage.store import ImageStore
@@ -46,46 +46,52 @@ class Stages:
         message = CurrentMessage.get_current_message()
         message_id = message.message_id
         again = bool(getattr(message, "redelivered", False) or message.options.get("retries"))
-        claim = states.claim_image(UUID(image_id), message_id, reclaim=again)
+        # Whatever may be slow (a login) happens before the task is held: a delete waits only for the
+        # image's read and the call's start. A failure is raised once the image is claimed, so that
+        # the attempt counts and a permanent failure fails the image.
+        unready: DetectorError | None = None
+        try:
+            self.detector.ready()
+        except DetectorError as error:
+            unready = error
+        claim = states.claim_image(UUID(image_id), message_id, reclaim=again, hold=unready is None)
         timeline.mark("claimed")
-        if claim is None:
+        if claim is None or claim.alive is False:
             self._let_go_if_cancelled(UUID(image_id), message_id)
             return
+        with claim.gate:
+            data, refusal = self._image(claim)
+            timeline.mark("read")
+            if refusal is None:
+                if unready is not None:
+                    raise unready
+                faces = self.detector.detect(data, lambda: self._began(claim))
+                timeline.mark("detected")
+        if refusal is None:
+            self._end(claim, faces, model=self.detector.model)
+        else:
+            self._end(claim, None, refusal)
+
+    def _image(self, claim: states.Claim) -> tuple[bytes, str | None]:
+        """The claimed image's bytes, or why it fails without a detector call."""
         if claim.attempts > self.max_attempts:
-            self._end(claim, None, f"gave up after {self.max_attempts} attempts: processing never finished")
-            return
+            return b"", f"gave up after {self.max_attempts} attempts: processing never finished"
         try:
             data = self.store.read(claim.task_id, claim.image_id)
         except FileNotFoundError:
-            self._end(claim, None, "the stored image file is missing")
-            return
+            return b"", "the stored image file is missing"
         try:
             # A file on disk is not trusted: checked again before anything decodes it.
             check_pixels(data, self.max_pixels)
         except (TooManyPixelsError, NotJpegError, CorruptJpegError) as error:
-            self._end(claim, None, str(error))
-            return
-        timeline.mark("read")
-        # Whatever may be slow (a login) happens before the task is held: a delete waits only for
-        # the call's start.
-        self.detector.ready()
-        gate = states.hold_task(claim)
-        timeline.mark("held")
-        if gate is None:
-            self._let_go_if_cancelled(claim.image_id, message_id)
-            return
-        try:
-            faces = self.detector.detect(data, lambda: self._began(claim, gate))
-        finally:
-            gate.release()
-        timeline.mark("detected")
-        self._end(claim, faces, model=self.detector.model)
+            return b"", str(error)
+        return data, None
 
-    def _began(self, claim: states.Claim, gate: states.CallGate) -> None:
+    def _began(self, claim: states.Claim) -> None:
         """The detector call can no longer be taken back: a waiting delete may go on."""
         began_at = time.monotonic()  # noted before the release: no delete can have answered yet
         timeline.mark("sent")
-        gate.release()
+        claim.gate.release()
         if claim.attempts > 1:
             # Claimed before in this run: a redelivery after its worker died, or a retry. Mostly the
             # earlier claim's call had begun too (a worker dies in the call, not in the milliseconds before).

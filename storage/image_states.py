@@ -14,8 +14,9 @@ the state the caller believes in and says whether it happened:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
@@ -42,14 +43,15 @@ class FoundFace(Protocol):
 
 
 class CallGate:
-    """A task held (a shared advisory lock) from just before one of its images' detector call
-    until that call has begun (``hold_task``).
+    """A task held (a shared advisory lock) from its image's claim until that image's detector call
+    has begun (``claim_image(hold=True)``).
 
     A delete takes the same lock exclusively before it sets the cancellation flag, so it waits
-    for every held call to begin, and a gate that waited for a delete sees its flag: no detector
+    for every held call to begin, and a claim that waited for a delete sees its flag: no detector
     call begins after a delete's 204. Shared holders do not wait for each other, and no row is
-    locked. Only the call's start is held: the image is read and the detector made ready (a
-    login) before, so a delete waits milliseconds, and at most DELETE_LOCK_TIMEOUT_S.
+    locked. Only the image's read and check and the call's start are held (the detector is made
+    ready, a login, before the claim), so a delete waits milliseconds, and at most DELETE_LOCK_TIMEOUT_S.
+    A gate is a context manager that releases it.
     """
 
     def __init__(self, key: int | None) -> None:
@@ -61,13 +63,24 @@ class CallGate:
             key, self._key = self._key, None
             db.execute_sql("SELECT pg_advisory_unlock_shared(%s)", (key,))
 
+    def __enter__(self) -> CallGate:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
 
 @dataclass(frozen=True)
 class Claim:
+    """An image taken by one message; ``alive`` is False when its task was deleted while the claim
+    waited for the hold (``gate``, released then), None when no hold was asked for."""
+
     image_id: UUID
     task_id: UUID
     message_id: str
     attempts: int
+    gate: CallGate = field(default_factory=lambda: CallGate(None), compare=False)
+    alive: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -78,25 +91,14 @@ class Ended:
     queued: UUID | None
 
 
-# The two statements every image runs are written out in SQL: built by the query builder
-# they cost the worker more CPU than the rest of its work on an image.
-#
-_CLAIM_SQL = """
-UPDATE images AS i
-SET status = 'processing', attempts = i.attempts + 1, claimed_by = %(message)s, updated_at = clock_timestamp()
-FROM tasks AS t
-WHERE i.id = %(image)s AND t.id = i.task_id AND NOT t.cancelled AND t.status = 'processing'
-  AND (i.status = 'queued' OR (%(reclaim)s AND i.status = 'processing' AND i.claimed_by = %(message)s))
-RETURNING i.task_id, i.attempts
-"""
-_CLAIM = Prepared("facetasks_claim", _CLAIM_SQL, [("image", "uuid"), ("message", "text"), ("reclaim", "boolean")])
-# The gate takes the task's lock (shared) in a statement of its own, so that the check's snapshot,
-# taken after it, sees a delete that committed meanwhile; both go in one round trip. The task row
-# itself is not locked: it is shared by every image of the task.
-_HOLD_TASK_SQL = """
-SELECT pg_advisory_lock_shared(%(key)s);
-SELECT EXISTS (SELECT 1 FROM tasks WHERE id = %(task)s AND NOT cancelled)
-"""
+# The statements every image runs are written out in SQL (the claim's body is the function
+# ``facetasks_claim_image``, migration 0007): built by the query builder they cost the worker more
+# CPU than the rest of its work on an image.
+_CLAIM = Prepared(
+    "facetasks_claim",
+    "SELECT * FROM facetasks_claim_image(%(image)s, %(message)s, %(reclaim)s, %(hold)s)",
+    [("image", "uuid"), ("message", "text"), ("reclaim", "boolean"), ("hold", "boolean")],
+)
 
 # One statement, so one round trip and no explicit transaction: the image's status, its
 # faces (replaced, never appended: a redelivery must not add them twice), the task's
@@ -155,34 +157,34 @@ _END_IMAGE = Prepared("facetasks_end_image", _END_IMAGE_SQL, [
 ])
 
 
-def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False) -> Claim | None:
+def claim_image(image_id: UUID, message_id: str, *, reclaim: bool = False, hold: bool = False) -> Claim | None:
     """Take ``image_id`` for ``message_id``; None when there is nothing to do.
 
     ``reclaim`` says this delivery may take over an image its own message already holds:
     true for a redelivery after the worker died and for a Dramatiq retry, false for a
     first delivery, so a message published twice is not processed twice at once.
-    Every claim counts an attempt; the caller fails an image past its limit. Before the detector
-    call, the caller holds the task with ``hold_task``.
+    Every claim counts an attempt; the caller fails an image past its limit. ``hold`` also holds
+    the image's task (``Claim.gate``) in the same round trip, for a detector call to begin;
+    ``Claim.alive`` then says whether the task still exists (if not, the gate is released).
     """
-    row = _CLAIM.execute({"image": str(image_id), "message": message_id, "reclaim": reclaim}).fetchone()
+    values = {"image": str(image_id), "message": message_id, "reclaim": reclaim, "hold": hold}
+    try:
+        row = _CLAIM.execute(values).fetchone()
+    except BaseException:
+        if hold:
+            # The lock may have been taken before the failure (an exception raised in this thread as the
+            # answer came), and a session's lock outlives its statement; the thread's connection holds
+            # no other advisory lock.
+            with contextlib.suppress(Exception):
+                db.execute_sql("SELECT pg_advisory_unlock_all()")
+        raise
     if row is None:
         return None
-    return Claim(image_id, UUID(str(row[0])), message_id, row[1])
-
-
-def hold_task(claim: Claim) -> CallGate | None:
-    """The claim's task held until its detector call has begun; None when it was deleted meanwhile."""
-    key = task_lock_key(claim.task_id)
-    try:
-        alive = db.execute_sql(_HOLD_TASK_SQL, {"key": key, "task": str(claim.task_id)}).fetchone()[0]
-    except BaseException:
-        db.execute_sql("SELECT pg_advisory_unlock_shared(%s)", (key,))
-        raise
-    gate = CallGate(key)
-    if not alive:
+    task_id = UUID(str(row[0]))
+    gate = CallGate(task_lock_key(task_id) if hold else None)
+    if row[2] is False:
         gate.release()
-        return None
-    return gate
+    return Claim(image_id, task_id, message_id, row[1], gate, row[2])
 
 
 def end_image(

@@ -23,10 +23,9 @@ from storage.db import db
 _LINE = re.compile(r"\[(\d+)\] actors\.timeline [^:]*: timeline (\S+) thread=(\S+) (.*)$", re.MULTILINE)
 # (label, from mark, to mark): the phases of one detect message, in the order they happen.
 PHASES = (
-    ("claim", "begin", "claimed"),
+    ("claim and hold task", "begin", "claimed"),
     ("read image", "claimed", "read"),
-    ("hold task", "read", "held"),
-    ("send request", "held", "sent"),
+    ("send request", "read", "sent"),
     ("await answer", "sent", "detected"),
     ("end statement", "detected", "ended"),
     ("publish next", "ended", "published"),
